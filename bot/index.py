@@ -1,0 +1,217 @@
+"""The index in `PUENTE_DATA_DIR`: Chroma for vectors, BM25 for keywords, and a manifest.
+
+Layout of the data folder:
+  manifest.json   which embedding model built the index, and every file's hash and chunk ids
+  chunks.jsonl    every chunk's text and metadata (the source of truth for the keyword index)
+  chroma/         the persistent Chroma collection (vectors, ids, metadata)
+  bm25/           the BM25 keyword index (bm25s), rebuilt whenever the chunks change
+
+One embedding model per index: opening it with another model is an error for readers and a full
+rebuild for the writer, so vectors from two models are never mixed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.ingestion.documents import Chunk
+from bot.textnorm import tokenize
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+COLLECTION = "puente"
+INDEX_FORMAT = 1
+
+
+class IndexProblem(RuntimeError):
+    """Base for index problems a person can fix by re-running the ingest."""
+
+
+class IndexMissing(IndexProblem):
+    """No index in the data folder yet."""
+
+
+class IndexCorrupt(IndexProblem):
+    """The index files are unreadable or inconsistent."""
+
+
+class IndexModelMismatch(IndexProblem):
+    """The index was built with another embedding model."""
+
+
+REBUILD_HINT = "run `python ingest.py --rebuild`"
+
+
+@dataclass
+class Manifest:
+    embedding_model: str
+    files: dict[str, dict] = field(default_factory=dict)  # source -> {hash, chunk_ids}
+    format: int = INDEX_FORMAT
+
+    @classmethod
+    def read(cls, data_dir: Path) -> Manifest | None:
+        path = data_dir / MANIFEST
+        if not path.exists():
+            return None
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(raw["embedding_model"], raw.get("files", {}), raw.get("format", 0))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise IndexCorrupt(f"{path} is unreadable ({exc}); {REBUILD_HINT}") from exc
+
+    def write(self, data_dir: Path) -> None:
+        tmp = data_dir / (MANIFEST + ".tmp")
+        payload = {"format": self.format, "embedding_model": self.embedding_model, "files": self.files}
+        tmp.write_text(json.dumps(payload, ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, data_dir / MANIFEST)
+
+
+def chroma_client(data_dir: Path, host: str | None = None, port: int = 8000):
+    """A Chroma client with telemetry off: embedded in the data folder, or a server by host."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=True)
+    if host:
+        return chromadb.HttpClient(host=host, port=port, settings=settings)
+    return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
+
+
+def vector_store(client, embeddings):
+    """LangChain's Chroma over our collection, with our own embedding function (never Chroma's)."""
+    from langchain_chroma import Chroma
+
+    return Chroma(
+        client=client,
+        collection_name=COLLECTION,
+        embedding_function=embeddings,
+        collection_metadata={"hnsw:space": "cosine"},
+    )
+
+
+def read_chunks(data_dir: Path) -> list[Chunk]:
+    path = data_dir / CHUNKS
+    if not path.exists():
+        return []
+    chunks = []
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    raw = json.loads(line)
+                    chunks.append(Chunk(raw["id"], raw["text"], raw["embed_text"], raw["metadata"]))
+    except (ValueError, KeyError) as exc:
+        raise IndexCorrupt(f"{path} is unreadable ({exc}); {REBUILD_HINT}") from exc
+    return chunks
+
+
+def write_chunks(data_dir: Path, chunks: list[Chunk]) -> None:
+    tmp = data_dir / (CHUNKS + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for c in chunks:
+            row = {"id": c.id, "text": c.text, "embed_text": c.embed_text, "metadata": c.metadata}
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, data_dir / CHUNKS)
+
+
+def bm25_tokens(chunk: Chunk) -> list[str]:
+    """Keywords of a chunk: its text plus its title and section path."""
+    meta = chunk.metadata
+    return tokenize(f"{meta.get('title', '')} {meta.get('section', '')} {chunk.text}")
+
+
+def build_bm25(chunks: list[Chunk], data_dir: Path | None = None):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    corpus = [bm25_tokens(c) or ["\u2205"] for c in chunks]
+    retriever.index(corpus, show_progress=False)
+    if data_dir is not None:
+        retriever.save(str(data_dir / "bm25"), show_progress=False)
+        (data_dir / "bm25" / "ids.json").write_text(json.dumps([c.id for c in chunks]))
+    return retriever
+
+
+def load_bm25(data_dir: Path, chunks: list[Chunk]):
+    """The saved keyword index, or a fresh one when it is missing or out of step with the chunks."""
+    import bm25s
+
+    folder = data_dir / "bm25"
+    try:
+        ids = json.loads((folder / "ids.json").read_text())
+        if ids == [c.id for c in chunks]:
+            return bm25s.BM25.load(str(folder), show_progress=False)
+    except (OSError, ValueError) as exc:
+        logger.warning("keyword index unreadable (%s); rebuilding it in memory", exc)
+    return build_bm25(chunks)
+
+
+@dataclass
+class LoadedIndex:
+    """Everything a retriever needs, loaded once."""
+
+    chunks: list[Chunk]
+    bm25: object
+    store: object  # langchain_chroma.Chroma
+    embedding_model: str
+    by_id: dict[str, int] = field(default_factory=dict)
+    languages_by_group: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {c.id: i for i, c in enumerate(self.chunks)}
+        for c in self.chunks:
+            group = c.metadata.get("group", c.source)
+            self.languages_by_group.setdefault(group, set()).add(c.metadata.get("language", ""))
+
+
+def open_index(data_dir: Path, embedder, *, chroma_host: str | None = None, chroma_port: int = 8000):
+    """Open the index for reading; raise a named IndexProblem that says how to fix it."""
+    from bot.embeddings import LangChainEmbeddings
+
+    manifest = Manifest.read(data_dir)
+    if manifest is None:
+        raise IndexMissing(f"no index in {data_dir}; run `python ingest.py` first")
+    if manifest.embedding_model != embedder.name:
+        raise IndexModelMismatch(
+            f"the index in {data_dir} was built with {manifest.embedding_model!r}, not "
+            f"{embedder.name!r}; {REBUILD_HINT}"
+        )
+    chunks = read_chunks(data_dir)
+    expected = sum(len(f.get("chunk_ids", [])) for f in manifest.files.values())
+    if len(chunks) != expected:
+        raise IndexCorrupt(f"{data_dir / CHUNKS} does not match the manifest; {REBUILD_HINT}")
+    try:
+        client = chroma_client(data_dir, chroma_host, chroma_port)
+        store = vector_store(client, LangChainEmbeddings(embedder))
+        count = store._collection.count()
+    except Exception as exc:
+        raise IndexCorrupt(f"the vector index in {data_dir} cannot be opened ({exc}); {REBUILD_HINT}") from exc
+    if count != len(chunks):
+        raise IndexCorrupt(
+            f"the vector index holds {count} chunks, the manifest {len(chunks)}; {REBUILD_HINT}"
+        )
+    return LoadedIndex(chunks, load_bm25(data_dir, chunks), store, manifest.embedding_model)
+
+
+def dense_search(index: LoadedIndex, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """(chunk position, cosine similarity) of the k nearest chunks."""
+    if not index.chunks:
+        return []
+    hits = index.store.similarity_search_by_vector_with_relevance_scores(
+        vector.tolist(), k=min(k, len(index.chunks))
+    )
+    out = []
+    for doc, distance in hits:
+        pos = index.by_id.get(doc.id or "")
+        if pos is not None:
+            out.append((pos, 1.0 - float(distance)))
+    return out

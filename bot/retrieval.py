@@ -1,0 +1,122 @@
+"""Hybrid retrieval: dense vectors (Chroma) and BM25 keywords, fused by reciprocal rank.
+
+On top of the fusion, two rules people expect:
+- an exact identifier in the question (a session id like SC-2703-02, a room like CC302, a date,
+  a time) puts the chunks that contain it first;
+- where a document exists in parallel versions (handbook.en / handbook.es), the version in the
+  asker's language is preferred.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.index import LoadedIndex, dense_search
+from bot.ingestion.documents import Chunk
+from bot.textnorm import fold, tokenize
+
+Mode = Literal["hybrid", "dense", "bm25"]
+RRF_K = 60
+OTHER_VERSION_FACTOR = 0.6
+_IDENTIFIER = re.compile(
+    r"\b[A-Z]{2,4}-\d{4}-\d{2}\b"  # session ids
+    r"|\b[A-Z]{1,3}\d{3}\b"  # room codes
+    r"|\b\d{4}-\d{2}-\d{2}\b"  # ISO dates
+    r"|\b\d{1,2}:\d{2}\b",  # times
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float
+    dense: float = 0.0  # cosine similarity, 0 when the dense side did not return it
+    bm25: float = 0.0
+    exact: bool = False
+
+
+def identifiers(text: str) -> list[str]:
+    """Exact identifiers named in a question, upper-cased ("sc-2703-02" -> "SC-2703-02")."""
+    found = []
+    for match in _IDENTIFIER.finditer(text):
+        ident = match.group(0).upper()
+        if ident not in found:
+            found.append(ident)
+    return found
+
+
+class HybridRetriever:
+    """Built once over a loaded index and an embedder; `search` is safe to call from threads."""
+
+    def __init__(self, index: LoadedIndex, embedder, *, candidates: int = 40) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.candidates = candidates
+        self._folded = [fold(c.text) for c in index.chunks]
+
+    def embed_query(self, query: str) -> np.ndarray:
+        return self.embedder.embed_query(query)
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 8,
+        language: str | None = None,
+        mode: Mode = "hybrid",
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        if not self.index.chunks or not query.strip():
+            return []
+        hits: dict[int, Hit] = {}
+
+        def hit(pos: int) -> Hit:
+            if pos not in hits:
+                hits[pos] = Hit(self.index.chunks[pos], 0.0)
+            return hits[pos]
+
+        if mode in ("hybrid", "dense"):
+            vector = query_vector if query_vector is not None else self.embed_query(query)
+            for rank, (pos, similarity) in enumerate(
+                dense_search(self.index, vector, self.candidates)
+            ):
+                h = hit(pos)
+                h.dense = similarity
+                h.score += 1.0 / (RRF_K + rank + 1)
+        if mode in ("hybrid", "bm25"):
+            tokens = tokenize(query)
+            if tokens:
+                scores = self.index.bm25.get_scores(tokens)
+                top = np.argsort(-scores)[: self.candidates]
+                for rank, pos in enumerate(int(p) for p in top if scores[p] > 0):
+                    h = hit(pos)
+                    h.bm25 = float(scores[pos])
+                    h.score += 1.0 / (RRF_K + rank + 1)
+        if mode == "hybrid":
+            self._exact_matches(query, hit)
+            if language:
+                self._prefer_language(hits.values(), language)
+        ranked = sorted(hits.values(), key=lambda h: (h.exact, h.score), reverse=True)
+        return ranked[:k]
+
+    def _exact_matches(self, query: str, hit) -> None:
+        for ident in identifiers(query):
+            needle = fold(ident)
+            for pos, text in enumerate(self._folded):
+                if needle in text:
+                    h = hit(pos)
+                    h.exact = True
+                    h.score += 1.0 / RRF_K
+
+    def _prefer_language(self, hits, language: str) -> None:
+        versions = self.index.languages_by_group
+        for h in hits:
+            meta = h.chunk.metadata
+            lang = meta.get("language")
+            if lang != language and language in versions.get(meta.get("group", ""), ()):
+                h.score *= OTHER_VERSION_FACTOR
