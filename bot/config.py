@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     chroma_port: int = Field(default=8000, alias="CHROMA_PORT")
 
     # --- Answering ----------------------------------------------------------------------------
-    answer_threshold: float = Field(default=0.5, alias="PUENTE_ANSWER_THRESHOLD")
+    answer_threshold: float = Field(default=0.47, alias="PUENTE_ANSWER_THRESHOLD")
     top_k: int = Field(default=6, alias="PUENTE_TOP_K")
 
     # --- Optional LLM (LangChain, OpenAI-compatible endpoint) ---------------------------------

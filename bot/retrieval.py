@@ -1,4 +1,9 @@
-"""Hybrid retrieval: dense vectors (Chroma) and BM25 keywords, fused by reciprocal rank.
+"""Hybrid retrieval: dense vectors (Chroma) and BM25 keywords, fused by weighted scores.
+
+Fusion: each side's scores are normalized over its candidates (cosine min-max, BM25 divided by
+its maximum) and added with weights (dense 1.0, keywords 0.3). On the dev set this beat
+reciprocal rank fusion (source hit@1 31 vs 30 of 33, the facts in the first passage 27 vs 24),
+because it keeps how far ahead the best dense match is, which rank fusion throws away.
 
 On top of the fusion, two rules people expect:
 - an exact identifier in the question (a session id like SC-2703-02, a room like CC302, a date,
@@ -20,7 +25,9 @@ from bot.ingestion.documents import Chunk
 from bot.textnorm import fold, tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
-RRF_K = 60
+DENSE_WEIGHT = 1.0
+KEYWORD_WEIGHT = 0.3
+EXACT_BONUS = 0.5
 OTHER_VERSION_FACTOR = 0.6
 _IDENTIFIER = re.compile(
     r"\b[A-Z]{2,4}-\d{4}-\d{2}\b"  # session ids
@@ -82,21 +89,24 @@ class HybridRetriever:
 
         if mode in ("hybrid", "dense"):
             vector = query_vector if query_vector is not None else self.embed_query(query)
-            for rank, (pos, similarity) in enumerate(
-                dense_search(self.index, vector, self.candidates)
-            ):
-                h = hit(pos)
-                h.dense = similarity
-                h.score += 1.0 / (RRF_K + rank + 1)
+            dense = dense_search(self.index, vector, self.candidates)
+            if dense:
+                lo, hi = min(c for _, c in dense), max(c for _, c in dense)
+                for pos, similarity in dense:
+                    h = hit(pos)
+                    h.dense = similarity
+                    h.score += DENSE_WEIGHT * ((similarity - lo) / (hi - lo) if hi > lo else 1.0)
         if mode in ("hybrid", "bm25"):
             tokens = tokenize(query)
             if tokens:
                 scores = self.index.bm25.get_scores(tokens)
+                best = float(scores.max()) if len(scores) else 0.0
                 top = np.argsort(-scores)[: self.candidates]
-                for rank, pos in enumerate(int(p) for p in top if scores[p] > 0):
+                weight = KEYWORD_WEIGHT if mode == "hybrid" else 1.0
+                for pos in (int(p) for p in top if scores[p] > 0):
                     h = hit(pos)
                     h.bm25 = float(scores[pos])
-                    h.score += 1.0 / (RRF_K + rank + 1)
+                    h.score += weight * h.bm25 / best
         if mode == "hybrid":
             self._exact_matches(query, hit)
             if language:
@@ -111,7 +121,7 @@ class HybridRetriever:
                 if needle in text:
                     h = hit(pos)
                     h.exact = True
-                    h.score += 1.0 / RRF_K
+                    h.score += EXACT_BONUS
 
     def _prefer_language(self, hits, language: str) -> None:
         versions = self.index.languages_by_group

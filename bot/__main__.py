@@ -1,0 +1,151 @@
+"""Puente's command line: `python -m bot [run|chat|ask|search|eval]` (also the `puente` script).
+
+  run     (the default) Telegram when TELEGRAM_BOT_TOKEN is set, else the console chat
+  chat    an interactive console chat, no Telegram needed
+  ask     the full answer record for a question, or for every line of --batch FILE
+  search  the ranked chunks for a query, or for every line of --batch FILE
+  eval    answer-quality metrics on a question set (the dev-set schema)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.config import Settings
+from bot.index import IndexProblem
+from bot.logging_setup import configure_logging
+
+logger = logging.getLogger("bot")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="Telegram with a token, else the console chat")
+    sub.add_parser("chat", help="interactive console chat")
+    ask = sub.add_parser("ask", help="answer a question")
+    ask.add_argument("question", nargs="?")
+    ask.add_argument("--batch", type=Path, help="one question per line; one JSON record per line out")
+    ask.add_argument("--json", action="store_true", help="print the JSON record")
+    ask.add_argument("--lang", choices=["es", "en", "zh-TW"], help="reply language (skip detection)")
+    search = sub.add_parser("search", help="ranked chunks for a query")
+    search.add_argument("query", nargs="?")
+    search.add_argument("-k", type=int, default=5)
+    search.add_argument("--batch", type=Path)
+    search.add_argument("--json", action="store_true")
+    search.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    ev = sub.add_parser("eval", help="quality metrics on a JSONL question set")
+    ev.add_argument("file", type=Path)
+    ev.add_argument("--out", type=Path, help="write every item with its reply (JSONL)")
+    ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return parser
+
+
+def _lines(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, ensure_ascii=False), flush=True)
+
+
+def cmd_ask(assistant, args) -> int:
+    questions = _lines(args.batch) if args.batch else [args.question or ""]
+    for question in questions:
+        record = assistant.answer(question, language=args.lang)
+        if args.json or args.batch:
+            _print_json(record.to_dict())
+        else:
+            print(record.answer)
+    return 0
+
+
+def cmd_search(retriever, args) -> int:
+    from bot.language import detect_language
+
+    queries = _lines(args.batch) if args.batch else [args.query or ""]
+    for query in queries:
+        hits = retriever.search(query, k=args.k, language=detect_language(query), mode=args.mode)
+        rows = [
+            {"source": h.chunk.source, "section": h.chunk.section, "score": round(h.score, 5),
+             "text": h.chunk.text}
+            for h in hits
+        ]
+        if args.json or args.batch:
+            _print_json({"query": query, "results": rows} if args.batch else rows)
+        else:
+            for i, row in enumerate(rows, 1):
+                print(f"{i}. [{row['score']:.4f}] {row['source']} › {row['section']}\n   {row['text'][:200]}")
+    return 0
+
+
+def cmd_eval(assistant, args) -> int:
+    from bot.evaluation import evaluate, format_table, read_items
+
+    scores = evaluate(assistant, read_items(args.file))
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as handle:
+            for result in scores.results:
+                handle.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+    if args.json:
+        _print_json({"overall": scores.metrics(), "by_language": scores.by_language()})
+    else:
+        print(format_table(scores))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    command = args.command or "run"
+    try:
+        if command == "run":
+            return run(settings)
+        from bot.assistant import Assistant
+
+        assistant = Assistant.from_settings(settings)
+        if command == "chat":
+            from bot.channels.console import run_console
+
+            return run_console(assistant)
+        if command == "ask":
+            return cmd_ask(assistant, args)
+        if command == "search":
+            return cmd_search(assistant.retriever, args)
+        if command == "eval":
+            return cmd_eval(assistant, args)
+    except IndexProblem as exc:
+        print(f"puente: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def run(settings: Settings) -> int:
+    """Telegram when a token is configured, otherwise the console chat."""
+    from bot.assistant import Assistant
+
+    assistant = Assistant.from_settings(settings)
+    if settings.telegram_bot_token is None:
+        from bot.channels.console import run_console
+
+        logger.info("no TELEGRAM_BOT_TOKEN: starting the console chat")
+        return run_console(assistant)
+    from bot.channels.telegram import run as run_telegram
+    from bot.services import Services
+    from bot.storage import open_user_store
+
+    services = Services(settings=settings, assistant=assistant, users=open_user_store(settings))
+    run_telegram(settings, services)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,138 @@
+"""The offline answer: the most relevant rows and sentences of the best passages, with citations.
+
+No model writes anything here. The reply is composed from the retrieved evidence: the best
+passage, plus close runners-up that add something (not the same passage in another language),
+each trimmed to the sentences that bear on the question when it is long. When the evidence is
+only in another language than the asker's, the reply says so and quotes it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.answering.evidence import ANSWER_TYPE_EVIDENCE, answer_types
+from bot.i18n import Translator
+from bot.records import Citation
+from bot.retrieval import Hit
+from bot.textnorm import fold, has_han, tokenize
+
+MAX_PASSAGES = 3
+RUNNER_UP_RATIO = 0.72
+LONG_PASSAGE = 420
+_SENTENCES = re.compile(r"(?<=[.!?;])\s+(?=[A-Z¿¡(\"“0-9])|(?<=[。！？；])|\n")
+_ABBREVIATION = re.compile(r"\b(?:No|St|Dist|Rd|Ave|Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Lic|Ing|approx|e\.g|i\.e|etc|Tel|Ext)\.$", re.I)
+
+
+@dataclass
+class ExtractiveAnswer:
+    text: str
+    citations: list[Citation]
+    hits: list[Hit] = field(default_factory=list)
+    foreign: bool = False  # the evidence is in another language than the asker's
+
+
+def short_title(title: str, language: str) -> str:
+    """A document title as a citation shows it: the part in the asker's language, no subtitle."""
+    parts = [p.strip() for p in re.split(r"\s+[—–]\s+", title) if p.strip()] or [title]
+    if language == "zh-TW":
+        chosen = next((p for p in parts if has_han(p)), parts[0])
+    elif language == "es":
+        chosen = next((p for p in parts if re.search(r"lecci[oó]n|gu[ií]a|manual|preguntas", p, re.I)), None)
+        chosen = chosen or next((p for p in parts if not has_han(p)), parts[0])
+    else:
+        chosen = next((p for p in parts if not has_han(p)), parts[0])
+    return chosen
+
+
+def citation_for(hit: Hit, language: str) -> Citation:
+    meta = hit.chunk.metadata
+    section = meta.get("section") or meta.get("row_id") or ""
+    return Citation(meta["source"], section, short_title(meta.get("title", meta["source"]), language))
+
+
+def select_passages(hits: list[Hit]) -> list[Hit]:
+    """The best hit and close runners-up, skipping the same passage in another language."""
+    if not hits:
+        return []
+    chosen = [hits[0]]
+    floor = hits[0].score * RUNNER_UP_RATIO
+    for h in hits[1:]:
+        if len(chosen) >= MAX_PASSAGES:
+            break
+        if h.score < floor and not (h.exact and hits[0].exact):
+            continue
+        meta = h.chunk.metadata
+        if any(
+            c.chunk.metadata.get("group") == meta.get("group")
+            and c.chunk.metadata.get("language") != meta.get("language")
+            for c in chosen
+        ):
+            continue  # a parallel version of a passage already chosen
+        chosen.append(h)
+    return chosen
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences and lines, not broken after abbreviations such as "No." or "St."."""
+    pieces = [s.strip() for s in _SENTENCES.split(text) if s and s.strip()]
+    merged: list[str] = []
+    for piece in pieces:
+        if merged and _ABBREVIATION.search(merged[-1]):
+            merged[-1] += " " + piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def trim(text: str, question: str) -> str:
+    """Keep the sentences of a long passage that share words with the question or hold the kind of
+    fact it asks for; short passages and table rows stay whole."""
+    if len(text) <= LONG_PASSAGE:
+        return text
+    sentences = split_sentences(text)
+    if len(sentences) <= 2:
+        return text
+    q_tokens = set(tokenize(question))
+    types = answer_types(question)
+    scored = []
+    for i, s in enumerate(sentences):
+        overlap = len(q_tokens & set(tokenize(s)))
+        typed = sum(1 for t in types if ANSWER_TYPE_EVIDENCE[t].search(fold(s)))
+        scored.append((overlap + 0.5 * typed, i))
+    best = max(score for score, _ in scored)
+    keep = {i for score, i in scored if score > 0 and score >= max(0.5, best * 0.5)}
+    if not keep:
+        return text
+    kept = [sentences[i] for i in sorted(keep | {0})]
+    return " ".join(kept) if len(kept) < len(sentences) else text
+
+
+def compose(question: str, language: str, hits: list[Hit], tr: Translator) -> ExtractiveAnswer:
+    """The reply text (passages, framing, sources line) and its citations."""
+    passages = select_passages(hits)
+    if not passages:
+        return ExtractiveAnswer("", [], [])
+    citations: list[Citation] = []
+    for h in passages:
+        c = citation_for(h, language)
+        if c not in citations:
+            citations.append(c)
+    foreign_langs = [
+        h.chunk.metadata.get("language", "")
+        for h in passages
+        if h.chunk.metadata.get("language") not in (language, None, "")
+        and h.chunk.metadata.get("doc_type") != "lesson"
+    ]
+    bodies = [trim(h.chunk.text, question) for h in passages]
+    body = "\n".join(bodies)
+    foreign = len(foreign_langs) == len(passages)
+    if foreign:
+        lang_name = tr.t(language, f"answers.language_names.{foreign_langs[0]}")
+        lead = tr.t(language, "answers.foreign_lead", document=citations[0].title, language=lang_name)
+        text = f"{lead}\n«{body}»"
+    else:
+        text = body
+    sources = "; ".join(f"{c.title} › {c.section}" if c.section else c.title for c in citations)
+    text += "\n\n" + tr.t(language, "answers.sources", sources=sources)
+    return ExtractiveAnswer(text, citations, passages, foreign)

@@ -1,0 +1,282 @@
+"""`Assistant.answer()`: the one place that decides to answer, abstain or escalate.
+
+  1. language: the person's explicit choice, else detection (es / en / zh-TW, or unsupported)
+  2. triage: crisis / sensitive / explicit request for a person -> an escalation record
+  3. exam logistics: an exact answer from the session calendar
+  4. hybrid retrieval, then an extractive answer (or an LLM's, when one is configured)
+  5. the confidence gate: answer, or say the documents do not cover it and offer a counselor
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from bot.answering.confidence import confidence
+from bot.answering.extractive import compose, citation_for
+from bot.config import Settings
+from bot.i18n import Translator, default_translator
+from bot.records import AnswerRecord, Citation
+from bot.retrieval import Hit, HybridRetriever
+from bot.textnorm import tokenize
+
+logger = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+_PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass
+class CrisisLines:
+    """Emergency and crisis numbers found in the handbook, per language, with their source."""
+
+    text: str
+    citation: Citation | None
+
+
+class Assistant:
+    """Built once per process from the settings; `answer` is thread-safe and fast (ms)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        retriever: HybridRetriever,
+        *,
+        translator: Translator | None = None,
+        calendar=None,
+        llm=None,
+        detector=None,
+        triager=None,
+        clock=None,
+    ) -> None:
+        from bot.language import LanguageDetector
+        from bot.triage import Triager
+
+        self.settings = settings
+        self.retriever = retriever
+        self.tr = translator or default_translator()
+        self.calendar = calendar
+        self.llm = llm
+        self.detector = detector or LanguageDetector()
+        self.triager = triager or Triager()
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self._crisis: dict[str, CrisisLines] = {}
+        self._lock = threading.Lock()
+
+    # --- construction ----------------------------------------------------------------------
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Assistant:
+        """Load the embedding model, the index, the exam calendar and the optional LLM, once."""
+        from bot.embeddings import load_embedder
+        from bot.index import open_index
+
+        embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
+        index = open_index(
+            settings.data_dir, embedder, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port
+        )
+        retriever = HybridRetriever(index, embedder)
+        return cls(settings, retriever, calendar=load_calendar(settings), llm=build_llm(settings))
+
+    def warm_up(self) -> None:
+        """Pay one-off costs (detector tables, first query) before the first person waits."""
+        for text in ("hola", "hello", "你好"):
+            self.answer(text)
+
+    # --- the decision ------------------------------------------------------------------------
+
+    def detect_language(self, text: str) -> str | None:
+        return self.detector.detect(text)
+
+    def answer(self, text: str, *, language: str | None = None, user_id: int | None = None) -> AnswerRecord:
+        question = _CONTROL.sub(" ", text or "").strip()[:MAX_QUESTION_CHARS]
+        if not question or not tokenize(question, keep_stopwords=True):
+            lang = language or "en"
+            return AnswerRecord(text or "", lang, self.tr.t(lang, "answers.empty"), answered=False)
+        detected = self.detector.detect(question)
+        if language is None and detected is None:
+            return AnswerRecord(
+                question, "en", self.tr.t("en", "answers.unsupported_language"),
+                answered=False, unsupported_language=True,
+            )
+        lang = language or detected or "en"
+
+        verdict = self.triager.classify(question, lang)
+        if verdict.reason is not None:
+            return self._escalation(question, lang, verdict.reason, verdict.topic)
+
+        calendar_record = self._calendar_answer(question, lang)
+        if calendar_record is not None:
+            return calendar_record
+
+        return self._document_answer(question, lang)
+
+    # --- the three kinds of reply --------------------------------------------------------------
+
+    def _escalation(self, question: str, lang: str, reason: str, topic: str | None) -> AnswerRecord:
+        sources: list[Citation] = []
+        if reason == "crisis":
+            lines = self.crisis_lines(lang)
+            parts = [self.tr.t(lang, "answers.crisis_lead"), lines.text, self.tr.t(lang, "answers.crisis_tail")]
+            text = "\n".join(p for p in parts if p)
+            if lines.citation:
+                sources.append(lines.citation)
+        else:
+            text = self.tr.t(lang, f"answers.{reason}", when=self.reply_when(lang))
+        return AnswerRecord(
+            question, lang, text, answered=False, sources=sources, confidence=1.0,
+            escalate=True, escalation_reason=reason, topic=topic,
+        )
+
+    def _calendar_answer(self, question: str, lang: str) -> AnswerRecord | None:
+        if self.calendar is None:
+            return None
+        from bot.exams import parse_exam_question
+
+        query = parse_exam_question(question, lang)
+        if query is None or not _names_sessions(query):
+            return None
+        result = self.calendar.answer(query, lang, self.today())
+        if result is None or not result.found:
+            return None
+        text = result.text
+        sources = list(result.citations)
+        if query.mentions_rules or query.asks and "checkin" in query.asks:
+            rules = self._rules_passage(question, lang)
+            if rules is not None:
+                text += "\n" + rules.chunk.text
+                sources.append(citation_for(rules, lang))
+        cited = "; ".join(dict.fromkeys(f"{c.title or c.source} › {c.section}" for c in sources))
+        text += "\n\n" + self.tr.t(lang, "answers.sources", sources=cited)
+        return AnswerRecord(question, lang, text, answered=True, sources=sources, confidence=0.95)
+
+    def _rules_passage(self, question: str, lang: str) -> Hit | None:
+        hits = self.retriever.search(question, k=6, language=lang)
+        for h in hits:
+            if h.chunk.metadata.get("doc_type") == "rules" and h.chunk.metadata.get("kind") != "row":
+                return h
+        return None
+
+    def _document_answer(self, question: str, lang: str) -> AnswerRecord:
+        hits = self.retriever.search(question, k=self.settings.top_k, language=lang)
+        draft = compose(question, lang, hits, self.tr)
+        score = confidence(question, hits, draft.hits, self.retriever.index)
+        if not hits or score < self.settings.answer_threshold:
+            return AnswerRecord(
+                question, lang, self.tr.t(lang, "answers.not_covered"), answered=False,
+                confidence=score, offer_counselor=True,
+            )
+        text = draft.text
+        if self.llm is not None:
+            text = self.llm.answer(question, lang, draft.hits, fallback=draft.text)
+        return AnswerRecord(
+            question, lang, text, answered=True, sources=draft.citations, confidence=score
+        )
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def today(self) -> date:
+        if self.settings.today:
+            return self.settings.today
+        from zoneinfo import ZoneInfo
+
+        return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+
+    def reply_when(self, lang: str) -> str:
+        """When a person will answer, as the handbook promises, in words."""
+        from bot.escalation.routing import reply_promise
+
+        now = self.clock()
+        try:
+            when = reply_promise(now, self.settings)
+        except ValueError:
+            return self.tr.t(lang, "answers.when_within", hours=f"{self.settings.response_promise_hours:g}")
+        local_now = now.astimezone(when.tzinfo)
+        if (when - local_now).total_seconds() <= self.settings.response_promise_hours * 3600 + 60:
+            return self.tr.t(lang, "answers.when_within", hours=f"{self.settings.response_promise_hours:g}")
+        from bot.exams import format_date
+
+        return self.tr.t(lang, "answers.when_by", time=when.strftime("%H:%M"), day=format_date(when.date(), lang))
+
+    def crisis_lines(self, lang: str) -> CrisisLines:
+        """The handbook's emergency table in the asker's language (English when it has none)."""
+        with self._lock:
+            if lang not in self._crisis:
+                self._crisis[lang] = self._find_crisis_lines(lang)
+            return self._crisis[lang]
+
+    def _find_crisis_lines(self, lang: str) -> CrisisLines:
+        queries = {
+            "en": "emergency phone numbers police ambulance suicide prevention line",
+            "es": "números de emergencia policía ambulancia línea de prevención del suicidio",
+            "zh-TW": "緊急電話 警察 救護車 自殺防治專線",
+        }
+        chunks = self.retriever.index.chunks
+        for wanted in (lang, "en", "es"):
+            hits = self.retriever.search(queries.get(wanted, queries["en"]), k=20, language=wanted)
+            rows = [
+                h for h in hits
+                if h.chunk.metadata.get("kind") == "row"
+                and h.chunk.metadata.get("language") == wanted
+                and _PHONE.search(h.chunk.text)
+            ]
+            if not rows:
+                continue
+            best = rows[0].chunk
+            table = [
+                c for c in chunks
+                if c.source == best.source and c.section == best.section
+                and c.metadata.get("kind") == "row" and _PHONE.search(c.text)
+            ]
+            lines = "\n".join("• " + _row_line(c.text) for c in table)
+            return CrisisLines(lines, citation_for(rows[0], lang))
+        logger.error("no emergency numbers found in the knowledge folder")
+        return CrisisLines("110 / 119", None)
+
+
+CALENDAR_FIELDS = frozenset({"room", "date", "checkin", "deadline", "seats", "language"})
+
+
+def _names_sessions(query) -> bool:
+    """A question for the calendar names sessions (an id, a date, a room, "next"), or a level
+    together with a calendar field ("which room is the Level 3 exam in?"). "How long is the Level 2
+    exam?" is a rules question, not a calendar one."""
+    specific = (
+        query.session_ids or query.dates or query.month or query.room or query.relative_days
+        or query.next or query.upcoming
+    )
+    return bool(specific or (query.level and CALENDAR_FIELDS & set(query.asks)))
+
+
+def _row_line(text: str) -> str:
+    """'Need: Police · Number: 110' -> 'Police: 110'."""
+    cells = [cell.split(": ", 1)[-1] for cell in text.split(" · ")]
+    return ": ".join(cells) if len(cells) == 2 else text
+
+
+def load_calendar(settings: Settings):
+    """The exam calendar from the knowledge folder, or None (logged) when it is missing or bad."""
+    from bot.exams import CalendarError, ExamCalendar
+
+    path = Path(settings.knowledge_dir) / settings.exam_calendar_file
+    if not path.exists():
+        logger.info("no exam calendar at %s", path)
+        return None
+    try:
+        return ExamCalendar.load(path, source=settings.exam_calendar_file)
+    except CalendarError as exc:
+        logger.error("exam calendar not loaded: %s", exc)
+        return None
+
+
+def build_llm(settings: Settings):
+    if not settings.llm_enabled:
+        return None
+    from bot.answering.llm import LLMAnswerer
+
+    return LLMAnswerer.from_settings(settings)

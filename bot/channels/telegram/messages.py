@@ -1,0 +1,182 @@
+"""Messages: which ones Puente answers, the rate limit, questions, and everything not text."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import re
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatAction, MessageEntityType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.i18n import t
+from bot.records import AnswerRecord
+
+from .common import (
+    FEEDBACK_DOWN,
+    FEEDBACK_UP,
+    call_desk,
+    counselor_button,
+    is_group,
+    reply,
+    services_of,
+    stored_language,
+    ui_language,
+)
+from .formatting import render_answer
+from .ratelimit import SlidingWindowLimiter, Verdict
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMITER_KEY = "rate_limiter"
+MAX_REMEMBERED_ANSWERS = 32  # per chat: answers whose 👍 / 👎 can still be stored
+
+
+# --- Gates (handler groups below 0: they stop an update before any handler sees it) ----------
+
+
+async def ignore_unaddressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """In groups, Puente only hears commands, mentions of itself and replies to its messages."""
+    message = update.message
+    if message is None or not is_group(update):
+        return
+    if not is_addressed(message, context.bot):
+        raise ApplicationHandlerStop
+
+
+def is_addressed(message: Message, bot: Bot) -> bool:
+    reply_to = message.reply_to_message
+    if reply_to is not None and reply_to.from_user is not None and reply_to.from_user.id == bot.id:
+        return True
+    entities = message.entities or message.caption_entities
+    if entities and entities[0].type == MessageEntityType.BOT_COMMAND and entities[0].offset == 0:
+        return True  # CommandHandler itself ignores /command@another_bot
+    username = (bot.username or "").lower()
+    mentions = itertools.chain(
+        message.parse_entities().items(), message.parse_caption_entities().items()
+    )
+    for entity, text in mentions:
+        if entity.type == MessageEntityType.MENTION and text[1:].lower() == username:
+            return True
+        mentioned = entity.user.id if entity.user else None
+        if entity.type == MessageEntityType.TEXT_MENTION and mentioned == bot.id:
+            return True
+    return False
+
+
+def strip_mention(text: str, username: str | None) -> str:
+    if not username:
+        return text.strip()
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+async def enforce_rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Per person, sliding window; the first refusal in a window says so, later ones are quiet."""
+    message = update.message
+    if message is None or message.from_user is None:
+        return
+    limiter: SlidingWindowLimiter = context.bot_data[RATE_LIMITER_KEY]
+    verdict = limiter.check(message.from_user.id)
+    if verdict is Verdict.ALLOW:
+        return
+    if verdict is Verdict.DENY_AND_TELL:
+        language = await ui_language(update, context)
+        await reply(update, context, t(language, "telegram.rate_limited"))
+    raise ApplicationHandlerStop
+
+
+# --- Questions ---------------------------------------------------------------------------------
+
+
+async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Typing…, the assistant in a thread, then the answer with its sources and buttons."""
+    message = update.message
+    user = message.from_user
+    services = services_of(context)
+    text = strip_mention(message.text, context.bot.username) if is_group(update) else message.text
+    if not text:  # just "@puente_bot": say what to ask
+        await reply(update, context, t(await ui_language(update, context), "telegram.hints"))
+        return
+
+    await _show_typing(context, message.chat_id)
+    chosen = await stored_language(context, user.id)
+    record: AnswerRecord = await asyncio.to_thread(
+        services.assistant.answer, text, language=chosen, user_id=user.id
+    )
+
+    parts = render_answer(record)
+    markup = answer_keyboard(record)
+    sent: Message | None = None
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        sent = await message.reply_text(
+            part,
+            parse_mode=ParseMode.HTML,
+            do_quote=is_group(update) and index == 0,
+            reply_markup=markup if last else None,
+        )
+    if markup is not None and sent is not None:
+        remember_answer(context.chat_data, sent.message_id, record, user.id)
+
+    if record.escalate and services.desk is not None:
+        await call_desk(
+            services.desk.escalate,
+            record=record,
+            user_id=user.id,
+            chat_id=message.chat_id,
+            name=user.full_name,
+        )
+
+
+async def _show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Cosmetic: a failure here must not cost the person their answer."""
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError as exc:
+        logger.debug("sendChatAction failed: %s", exc)
+
+
+def answer_keyboard(record: AnswerRecord) -> InlineKeyboardMarkup | None:
+    """👍 / 👎 under ordinary answers (not under a crisis reply), and a counselor button when
+    the assistant offers one."""
+    rows: list[list[InlineKeyboardButton]] = []
+    if not record.escalate and not record.unsupported_language:
+        rows.append(
+            [
+                InlineKeyboardButton("👍", callback_data=FEEDBACK_UP),
+                InlineKeyboardButton("👎", callback_data=FEEDBACK_DOWN),
+            ]
+        )
+    if record.offer_counselor:
+        rows.append([counselor_button(record.language)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def remember_answer(chat_data: dict, message_id: int, record: AnswerRecord, user_id: int) -> None:
+    """Keep what a later 👍 / 👎 or counselor press needs, for the last few answers only."""
+    answers: dict[int, dict] = chat_data.setdefault("answers", {})
+    answers[message_id] = {
+        "question": record.question,
+        "answer": record.answer,
+        "sources": [
+            f"{c.source}#{c.section}" if c.section else c.source for c in record.sources
+        ],
+        "language": record.language,
+        "user_id": user_id,
+        "rated": False,
+    }
+    while len(answers) > MAX_REMEMBERED_ANSWERS:
+        del answers[next(iter(answers))]
+
+
+# --- Everything that is not text --------------------------------------------------------------
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.message
+    language = await ui_language(update, context)
+    key = "telegram.voice" if message.voice or message.video_note else "telegram.text_only"
+    await reply(update, context, t(language, key))

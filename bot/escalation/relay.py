@@ -1,0 +1,201 @@
+"""What the desk says, and to whom: localized texts written to the outbox.
+
+Buttons are stored transport-neutral: `{"buttons": [[{"text": "Claim", "data": "desk:claim:12"}]]}`;
+the channel turns them into its own keyboard (for Telegram, an InlineKeyboardMarkup). Every
+message has a dedupe key built from the case, its round (reopen count) and the step, so calling
+these functions again after a crash enqueues nothing twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.escalation.cases import Case, CaseMessage
+from bot.escalation.outbox import Outbox
+from bot.escalation.roster import Person, Roster
+from bot.escalation.routing import Routing
+from bot.i18n import Translator
+
+WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_CONTEXT_LINES = 6
+
+
+def buttons(*rows: list[tuple[str, str]]) -> dict:
+    return {"buttons": [[{"text": text, "data": data} for text, data in row] for row in rows]}
+
+
+def format_when(tr: Translator, lang: str, when: datetime, now: datetime) -> str:
+    """ "today at 11:30", "tomorrow at 10:00" or "Monday 2026-09-07 at 10:00" in `when`'s zone."""
+    now = now.astimezone(when.tzinfo)
+    clock = when.strftime("%H:%M")
+    if when.date() == now.date():
+        return tr.t(lang, "desk.when_today", time=clock)
+    if when.date() == now.date() + timedelta(days=1):
+        return tr.t(lang, "desk.when_tomorrow", time=clock)
+    weekday = tr.t(lang, f"desk.weekdays.{WEEKDAY_KEYS[when.weekday()]}")
+    return tr.t(lang, "desk.when_day", weekday=weekday, date=when.strftime("%Y-%m-%d"), time=clock)
+
+
+def ack_text(tr: Translator, case: Case, promise: datetime, now: datetime) -> str:
+    """What the trainee reads: a person will answer, and by when (crisis lines for a crisis)."""
+    key = "desk.ack_crisis" if case.reason == "crisis" else "desk.ack"
+    when = format_when(tr, case.language, promise, now)
+    return tr.t(case.language, key, name=case.name, when=when)
+
+
+def case_card(
+    tr: Translator, lang: str, case: Case, routing: Routing | None, when: str | None
+) -> str:
+    """The full card a routed counselor reads."""
+    t = lambda key, **kw: tr.t(lang, f"desk.card.{key}", **kw)  # noqa: E731
+    title = t(
+        "title",
+        case_id=case.id,
+        reason=tr.t(lang, f"desk.reasons.{case.reason}"),
+        topic=tr.t(lang, f"desk.topics.{case.topic or 'none'}"),
+    )
+    parts = [f"{t('urgent')} · {title}" if case.urgent else title]
+    parts.append(t("who", name=case.name, language=case.language))
+    parts.append(t("message", text=case.text))
+    if case.context:
+        lines = "\n".join(f"› {line}" for line in case.context[-MAX_CONTEXT_LINES:])
+        parts.append(t("context", lines=lines))
+    if case.draft_answer:
+        parts.append(t("draft", answer=case.draft_answer))
+    if case.sources:
+        parts.append(t("sources", sources=", ".join(case.sources)))
+    if routing is not None:
+        parts.append(t("routing", why=routing.reason))
+    if when:
+        parts.append(t("promise", when=when))
+    parts.append(t("how_to_reply"))
+    return "\n\n".join(parts)
+
+
+def notify_new_case(
+    case: Case,
+    routing: Routing,
+    roster: Roster,
+    outbox: Outbox,
+    tr: Translator,
+    *,
+    promise: datetime,
+    now: datetime,
+    ack: bool = True,
+) -> list[int]:
+    """The trainee's acknowledgement, the routed people's cards and the desk's card (redacted
+    for a sensitive case). Returns the outbox ids."""
+    ids: list[int] = []
+    key = f"case:{case.id}:r{case.round}"
+    if ack:
+        ids.append(
+            outbox.enqueue(
+                case.chat_id,
+                ack_text(tr, case, promise, now),
+                kind="ack",
+                case_id=case.id,
+                dedupe_key=f"{key}:ack",
+            )  # fmt: skip
+        )
+    for person in routing.recipients:
+        lang = _lang(person.language)
+        card = case_card(tr, lang, case, routing, format_when(tr, lang, promise, now))
+        ids.append(
+            outbox.enqueue(
+                person.id,
+                card,
+                kind="card",
+                case_id=case.id,
+                dedupe_key=f"{key}:card:{person.id}",
+                reply_markup_json=_claim_buttons(tr, lang, case),
+            )  # fmt: skip
+        )
+    if routing.desk_chat:
+        lang = _lang(roster.desk.language)
+        if routing.sensitive and routing.recipients:
+            names = ", ".join(p.name for p in routing.recipients)
+            text = tr.t(
+                lang, "desk.card.redacted", case_id=case.id, language=case.language,
+                reason=tr.t(lang, f"desk.reasons.{case.reason}"), recipients=names,
+            )  # fmt: skip
+        else:
+            text = case_card(tr, lang, case, routing, format_when(tr, lang, promise, now))
+        ids.append(
+            outbox.enqueue(
+                roster.desk.chat_id,
+                text,
+                kind="desk_card",
+                case_id=case.id,
+                dedupe_key=f"{key}:desk",
+                thread_id=roster.desk.thread_id,
+                reply_markup_json=_claim_buttons(tr, lang, case),
+            )  # fmt: skip
+        )
+    return ids
+
+
+def relay_to_trainee(
+    case: Case, counselor: Person | None, message: CaseMessage, outbox: Outbox, tr: Translator
+) -> int:
+    name = counselor.name if counselor else ""
+    text = tr.t(case.language, "desk.from_counselor", name=name, text=message.text)
+    return outbox.enqueue(
+        case.chat_id, text, kind="relay_out", case_id=case.id, dedupe_key=f"msg:{message.id}"
+    )
+
+
+def relay_to_counselors(
+    case: Case, message: CaseMessage, roster: Roster, outbox: Outbox, tr: Translator
+) -> list[int]:
+    """A trainee's new message: to the assignee, else to everyone the case was routed to."""
+    targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
+    ids = []
+    for person_id in targets:
+        person = roster.person(person_id)
+        lang = _lang(person.language if person else "en")
+        text = tr.t(lang, "desk.from_trainee", case_id=case.id, name=case.name, text=message.text)
+        ids.append(
+            outbox.enqueue(
+                person_id,
+                text,
+                kind="relay_in",
+                case_id=case.id,
+                dedupe_key=f"msg:{message.id}:to:{person_id}",
+            )  # fmt: skip
+        )
+    return ids
+
+
+def notify_claimed(case: Case, counselor: Person, outbox: Outbox, tr: Translator) -> int:
+    text = tr.t(case.language, "desk.claimed_trainee", counselor=counselor.name)
+    return outbox.enqueue(
+        case.chat_id, text, kind="claimed", case_id=case.id,
+        dedupe_key=f"case:{case.id}:r{case.round}:claimed:{counselor.id}",
+    )  # fmt: skip
+
+
+def notify_resolved(case: Case, outbox: Outbox, tr: Translator, *, reopen_hours: float) -> int:
+    lang = case.language
+    text = (
+        tr.t(lang, "desk.resolved_trainee", hours=f"{reopen_hours:g}")
+        + "\n\n"
+        + tr.t(lang, "desk.rate_prompt")
+    )
+    markup = buttons([(str(n), f"desk:rate:{case.id}:{n}") for n in range(1, 6)])
+    return outbox.enqueue(
+        case.chat_id, text, kind="resolved", case_id=case.id,
+        dedupe_key=f"case:{case.id}:r{case.round}:resolved", reply_markup_json=markup,
+    )  # fmt: skip
+
+
+def _claim_buttons(tr: Translator, lang: str, case: Case) -> dict:
+    return buttons(
+        [
+            (tr.t(lang, "desk.buttons.claim"), f"desk:claim:{case.id}"),
+            (tr.t(lang, "desk.buttons.resolve"), f"desk:resolve:{case.id}"),
+        ]
+    )
+
+
+def _lang(language: str) -> str:
+    return language if language in ("es", "en", "zh-TW") else "en"

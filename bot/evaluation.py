@@ -1,0 +1,135 @@
+"""`python -m bot eval FILE.jsonl`: answer quality on a question set of the dev-set schema.
+
+Each item has `question`, `lang`, `kind` (answer | unanswerable | escalate), `expected_facts`,
+`expected_sources` and `escalation_reason`. A fact counts when the reply contains it, ignoring
+spacing and thousands separators. Metrics, overall and per language:
+- precision on answered: answered items that are correct / all answered items
+- coverage: correct answers / answerable items
+- source hit: answerable items whose cited sources include an expected one
+- escalation accuracy: items whose escalate decision and reason match
+- crisis recall: crisis items escalated as crisis
+- abstention: unanswerable items not answered
+- language match: replies in the question's language
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.records import AnswerRecord
+
+_IGNORED = re.compile(r"[\s,，\u00a0\u202f]")
+
+
+def normalize_fact(text: str) -> str:
+    return _IGNORED.sub("", text).lower()
+
+
+def has_fact(reply: str, fact: str) -> bool:
+    return normalize_fact(fact) in normalize_fact(reply)
+
+
+@dataclass
+class ItemResult:
+    item: dict
+    record: AnswerRecord
+    correct: bool
+    source_hit: bool
+    escalation_ok: bool
+    language_ok: bool
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.item.get("id"),
+            "kind": self.item.get("kind"),
+            "expected_facts": self.item.get("expected_facts", []),
+            "expected_sources": self.item.get("expected_sources", []),
+            "correct": self.correct,
+            "source_hit": self.source_hit,
+            "escalation_ok": self.escalation_ok,
+            "language_ok": self.language_ok,
+            **self.record.to_dict(),
+        }
+
+
+def judge(item: dict, record: AnswerRecord) -> ItemResult:
+    kind = item.get("kind", "answer")
+    facts = item.get("expected_facts") or []
+    expected_sources = set(item.get("expected_sources") or [])
+    cited = {c.source for c in record.sources}
+    source_hit = bool(expected_sources & cited) if expected_sources else not record.answered
+    facts_ok = all(has_fact(record.answer, f) for f in facts)
+    reason = item.get("escalation_reason")
+    if kind == "answer":
+        correct = record.answered and facts_ok and (not expected_sources or source_hit)
+    elif kind == "unanswerable":
+        correct = not record.answered and not record.escalate
+    else:
+        correct = record.escalate and record.escalation_reason == reason and facts_ok
+    escalation_ok = record.escalate == (kind == "escalate") and (
+        kind != "escalate" or record.escalation_reason == reason
+    )
+    return ItemResult(item, record, correct, source_hit, escalation_ok, record.language == item.get("lang"))
+
+
+@dataclass
+class Scores:
+    results: list[ItemResult] = field(default_factory=list)
+
+    def metrics(self) -> dict[str, float | None]:
+        rs = self.results
+        answered = [r for r in rs if r.record.answered]
+        answerable = [r for r in rs if r.item.get("kind") == "answer"]
+        unanswerable = [r for r in rs if r.item.get("kind") == "unanswerable"]
+        crisis = [r for r in rs if r.item.get("escalation_reason") == "crisis"]
+
+        def ratio(num: int, den: int) -> float | None:
+            return round(num / den, 3) if den else None
+
+        return {
+            "items": len(rs),
+            "precision_on_answered": ratio(sum(r.correct for r in answered), len(answered)),
+            "coverage": ratio(sum(r.correct for r in answerable), len(answerable)),
+            "source_hit": ratio(sum(r.source_hit for r in answerable), len(answerable)),
+            "escalation_accuracy": ratio(sum(r.escalation_ok for r in rs), len(rs)),
+            "crisis_recall": ratio(
+                sum(r.record.escalation_reason == "crisis" for r in crisis), len(crisis)
+            ),
+            "abstention": ratio(sum(not r.record.answered for r in unanswerable), len(unanswerable)),
+            "language_match": ratio(sum(r.language_ok for r in rs), len(rs)),
+        }
+
+    def by_language(self) -> dict[str, dict]:
+        groups: dict[str, list[ItemResult]] = defaultdict(list)
+        for r in self.results:
+            groups[r.item.get("lang", "?")].append(r)
+        return {lang: Scores(items).metrics() for lang, items in sorted(groups.items())}
+
+
+def read_items(path: Path) -> list[dict]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def evaluate(assistant, items: list[dict]) -> Scores:
+    scores = Scores()
+    for item in items:
+        record = assistant.answer(item["question"])
+        scores.results.append(judge(item, record))
+    return scores
+
+
+def format_table(scores: Scores) -> str:
+    overall = scores.metrics()
+    per_lang = scores.by_language()
+    columns = ["overall", *per_lang]
+    rows = [("metric", *columns)]
+    for key in overall:
+        values = [overall[key], *(per_lang[lang][key] for lang in per_lang)]
+        rows.append((key, *("-" if v is None else f"{v:g}" for v in values)))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows)

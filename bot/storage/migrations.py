@@ -1,0 +1,51 @@
+"""Schema migrations: a plain ordered list of functions, each applied once.
+
+`Database.migrate()` records every applied function in `schema_version` (its position in the list,
+starting at 1), so running it again changes nothing. Append new functions; never reorder or
+edit an applied one. A later migration that adds a column to `schema.py` must use
+`add_column_if_missing`, because migration 1 creates the tables from the current `schema.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+
+from bot.storage import schema
+
+Migration = Callable[[sa.Connection], None]
+
+
+def m001_initial(conn: sa.Connection) -> None:
+    """Preferences, remembered questions, feedback, and the escalation desk."""
+    tables = [
+        schema.user_prefs,
+        schema.messages,
+        schema.feedback,
+        schema.cases,
+        schema.case_events,
+        schema.case_messages,
+        schema.outbox,
+    ]
+    schema.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
+def add_column_if_missing(conn: sa.Connection, table: sa.Table, column: sa.Column) -> None:
+    """`ALTER TABLE ... ADD COLUMN` unless the column exists (see the module docstring)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+    if column.name in existing:
+        return
+    column_type = column.type.compile(dialect=conn.dialect)
+    preparer = conn.dialect.identifier_preparer
+    conn.execute(
+        sa.text(
+            f"ALTER TABLE {preparer.quote(table.name)} "
+            f"ADD COLUMN {preparer.quote(column.name)} {column_type}"
+        )
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    m001_initial,
+]

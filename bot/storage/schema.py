@@ -1,0 +1,136 @@
+"""The tables, defined once with SQLAlchemy Core; `migrations.py` creates and evolves them.
+
+Telegram ids are 64-bit (group chat ids look like -1001234567890), hence BigInteger.
+JSON columns hold short lists (context lines, source paths, recipient ids).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bot.storage.types import UTCDateTime
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+# --- the person's own data (deleted by /forget) --------------------------------------------------
+
+user_prefs = sa.Table(
+    "user_prefs",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("chat_id", "message_id", name="uq_messages_chat_message"),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("message_id", sa.BigInteger, nullable=False),
+    sa.Column("question", sa.Text, nullable=False),
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("sources", sa.JSON, nullable=False),
+    sa.Column("rating", sa.SmallInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("chat_id", "message_id", "user_id", name="uq_feedback_once"),
+)
+
+# --- the escalation desk --------------------------------------------------
+
+cases = sa.Table(
+    "cases",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),  # 0 once anonymized
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("username", sa.String(64)),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("topic", sa.String(32)),
+    sa.Column("sensitive", sa.Boolean, nullable=False, default=False),
+    sa.Column("urgent", sa.Boolean, nullable=False, default=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("context", sa.JSON, nullable=False),
+    sa.Column("draft_answer", sa.Text),
+    sa.Column("sources", sa.JSON, nullable=False),
+    sa.Column("routed_to", sa.JSON, nullable=False),
+    sa.Column("assigned_to", sa.BigInteger, index=True),
+    sa.Column("round", sa.Integer, nullable=False, default=0),  # +1 on each reopen
+    sa.Column("rating", sa.SmallInteger),
+    sa.Column("anonymized", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("resolved_at", UTCDateTime),
+    sa.Column("waiting_since", UTCDateTime, nullable=False),  # opened or reopened
+)
+
+case_events = sa.Table(
+    "case_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.BigInteger),  # a Telegram user id; None for Puente itself
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+
+case_messages = sa.Table(
+    "case_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="CASCADE"), index=True),
+    sa.Column("direction", sa.String(8), nullable=False),  # in | out | note
+    sa.Column("author", sa.BigInteger, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("thread_id", sa.BigInteger),  # forum topic of a supergroup
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True),
+    sa.Column("reply_markup_json", sa.Text),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sending | sent | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("claimed_at", UTCDateTime),
+    sa.Column("claim_token", sa.String(36)),
+    sa.Column("sent_at", UTCDateTime),
+    sa.Column("telegram_message_id", sa.BigInteger),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_outbox_due", "status", "not_before"),
+    sa.Index("ix_outbox_sent_message", "chat_id", "telegram_message_id"),
+)

@@ -1,0 +1,179 @@
+"""`UserStore`: a person's language, their remembered questions and feedback, and /forget."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from bot.records import LANGUAGES
+from bot.storage import schema
+from bot.storage.db import Database
+from bot.storage.types import utcnow
+
+ANONYMIZED_USER_ID = 0
+
+
+class UnknownLanguage(ValueError):
+    """`set_language` was given something other than es / en / zh-TW."""
+
+
+class UserStore:
+    """Implements `bot.services.UserStoreLike` over a `Database`."""
+
+    def __init__(self, db: Database, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.db = db
+        self.clock = clock
+
+    # --- language -----------------------------------------------------------------------------
+
+    def get_language(self, user_id: int) -> str | None:
+        with self.db.connect() as conn:
+            return conn.execute(
+                sa.select(schema.user_prefs.c.language).where(
+                    schema.user_prefs.c.user_id == user_id
+                )
+            ).scalar()
+
+    def set_language(self, user_id: int, language: str) -> None:
+        if language not in LANGUAGES:
+            raise UnknownLanguage(language)
+        prefs = schema.user_prefs
+        now = self.clock()
+        with self.db.transaction() as conn:
+            updated = conn.execute(
+                prefs.update()
+                .where(prefs.c.user_id == user_id)
+                .values(language=language, updated_at=now)
+            ).rowcount
+            if not updated:
+                conn.execute(
+                    prefs.insert().values(user_id=user_id, language=language, updated_at=now)
+                )
+
+    # --- questions and feedback ---------------------------------------------------------------
+
+    def remember_question(
+        self, *, user_id: int, chat_id: int, message_id: int, question: str
+    ) -> None:
+        """Keep the question behind a sent answer (`message_id` is the answer's id)."""
+        msgs = schema.messages
+        with self.db.transaction() as conn:
+            conn.execute(
+                msgs.delete().where(msgs.c.chat_id == chat_id, msgs.c.message_id == message_id)
+            )
+            conn.execute(
+                msgs.insert().values(
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    question=question,
+                    created_at=self.clock(),
+                )
+            )
+
+    def get_question(self, chat_id: int, message_id: int) -> str | None:
+        """The question behind the answer `message_id` in `chat_id`, if remembered."""
+        msgs, fb = schema.messages, schema.feedback
+        with self.db.connect() as conn:
+            question = conn.execute(
+                sa.select(msgs.c.question).where(
+                    msgs.c.chat_id == chat_id, msgs.c.message_id == message_id
+                )
+            ).scalar()
+            if question is None:
+                question = conn.execute(
+                    sa.select(fb.c.question)
+                    .where(fb.c.chat_id == chat_id, fb.c.message_id == message_id)
+                    .order_by(fb.c.id.desc())
+                    .limit(1)
+                ).scalar()
+        return question
+
+    def record_feedback(
+        self,
+        *,
+        user_id: int,
+        chat_id: int,
+        message_id: int,
+        question: str,
+        answer: str,
+        sources: list[str],
+        rating: int,
+    ) -> None:
+        """Store a +1 / -1; rating the same answer again replaces the earlier rating."""
+        if rating not in (1, -1):
+            raise ValueError(f"rating must be +1 or -1, not {rating!r}")
+        fb = schema.feedback
+        with self.db.transaction() as conn:
+            conn.execute(
+                fb.delete().where(
+                    fb.c.chat_id == chat_id, fb.c.message_id == message_id, fb.c.user_id == user_id
+                )
+            )
+            conn.execute(
+                fb.insert().values(
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    question=question,
+                    answer=answer,
+                    sources=list(sources),
+                    rating=rating,
+                    created_at=self.clock(),
+                )
+            )
+
+    # --- forgetting ---------------------------------------------------------------------------
+
+    def forget_user(self, user_id: int) -> int:
+        """Delete the person's preferences, questions, feedback and case messages.
+
+        Their cases stay as anonymized audit rows: the user id and chat id become 0 and every
+        text (message, context, draft answer, name) is emptied; events keep their kind and time.
+        Messages still waiting in the outbox for them, or about their cases, are dropped.
+        Returns the number of rows deleted or anonymized.
+        """
+        if user_id == ANONYMIZED_USER_ID:
+            return 0
+        s = schema
+        total = 0
+        with self.db.transaction() as conn:
+            for table in (s.user_prefs, s.messages, s.feedback):
+                total += conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
+            case_rows = conn.execute(
+                sa.select(s.cases.c.id, s.cases.c.chat_id).where(s.cases.c.user_id == user_id)
+            ).all()
+            case_ids = [row.id for row in case_rows]
+            chat_ids = {row.chat_id for row in case_rows} | {user_id}
+            total += conn.execute(
+                s.outbox.delete().where(
+                    sa.or_(s.outbox.c.case_id.in_(case_ids), s.outbox.c.chat_id.in_(chat_ids))
+                )
+            ).rowcount
+            if case_ids:
+                total += conn.execute(
+                    s.case_messages.delete().where(s.case_messages.c.case_id.in_(case_ids))
+                ).rowcount
+                conn.execute(
+                    s.case_events.update()
+                    .where(s.case_events.c.case_id.in_(case_ids), s.case_events.c.actor == user_id)
+                    .values(actor=ANONYMIZED_USER_ID)
+                )
+                total += conn.execute(
+                    s.cases.update()
+                    .where(s.cases.c.id.in_(case_ids))
+                    .values(
+                        user_id=ANONYMIZED_USER_ID,
+                        chat_id=ANONYMIZED_USER_ID,
+                        name="",
+                        username=None,
+                        text="",
+                        context=[],
+                        draft_answer=None,
+                        anonymized=True,
+                        updated_at=self.clock(),
+                    )
+                ).rowcount
+        return total

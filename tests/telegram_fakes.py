@@ -1,0 +1,127 @@
+"""Fakes with meaning for the Telegram adapter's tests: predictable answers, an in-memory store.
+
+FakeAssistant answers "ANSWER: <question>" with one citation, detects the language with a few
+obvious rules, and can be told to answer a question with a given record, to raise, or to wait
+on an event (to test concurrency).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from bot.records import AnswerRecord, Citation
+
+CITATION = Citation(source="program/handbook.en.md", section="Housing", title="Trainee Handbook")
+_SPANISH = re.compile(
+    r"[¿¡ñáéíóú]|\b(c[oó]mo|d[oó]nde|qu[eé]|cu[aá]ndo|hola|el|la|los|mi)\b", re.IGNORECASE
+)
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class FakeAssistant:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None, int | None]] = []
+        self.records: dict[str, AnswerRecord | Exception | Callable[[], AnswerRecord]] = {}
+        self.gates: dict[str, threading.Event] = {}
+        self.started: list[str] = []  # questions whose answering has begun, in order
+        self.opened = self.closed = False
+
+    # -- AssistantLike ---------------------------------------------------------------------
+    def detect_language(self, text: str) -> str | None:
+        if _CJK.search(text):
+            return "zh-TW"
+        if _SPANISH.search(text):
+            return "es"
+        if re.search(r"[A-Za-z]", text):
+            return "en"
+        return None
+
+    def answer(
+        self, text: str, *, language: str | None = None, user_id: int | None = None
+    ) -> AnswerRecord:
+        self.started.append(text)
+        self.calls.append((text, language, user_id))
+        gate = self.gates.get(text)
+        if gate is not None and not gate.wait(timeout=10):
+            raise TimeoutError(f"gate for {text!r} never opened")
+        canned = self.records.get(text)
+        if isinstance(canned, Exception):
+            raise canned
+        if callable(canned):
+            return canned()
+        if canned is not None:
+            return replace(canned, question=text)
+        detected = language or self.detect_language(text) or "en"
+        return AnswerRecord(
+            question=text,
+            language=detected,
+            answer=f"ANSWER: {text}",
+            answered=True,
+            sources=[CITATION],
+            confidence=0.9,
+        )
+
+    # -- lifecycle (Services.open / close reach it) -------------------------------------------
+    def open(self) -> None:
+        self.opened = True
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class Feedback:
+    user_id: int
+    chat_id: int
+    message_id: int
+    question: str
+    answer: str
+    sources: list[str]
+    rating: int
+
+
+@dataclass
+class FakeUserStore:
+    """UserStoreLike in memory."""
+
+    languages: dict[int, str] = field(default_factory=dict)
+    feedback: list[Feedback] = field(default_factory=list)
+
+    def get_language(self, user_id: int) -> str | None:
+        return self.languages.get(user_id)
+
+    def set_language(self, user_id: int, language: str) -> None:
+        self.languages[user_id] = language
+
+    def record_feedback(self, **values) -> None:
+        self.feedback.append(Feedback(**values))
+
+    def forget_user(self, user_id: int) -> int:
+        removed = int(self.languages.pop(user_id, None) is not None)
+        kept = [f for f in self.feedback if f.user_id != user_id]
+        removed += len(self.feedback) - len(kept)
+        self.feedback = kept
+        return removed
+
+    def get_question(self, chat_id: int, message_id: int) -> str | None:
+        for f in self.feedback:
+            if f.chat_id == chat_id and f.message_id == message_id:
+                return f.question
+        return None
+
+
+@dataclass
+class FakeDesk:
+    """The escalation desk's two entry points, recorded."""
+
+    requests: list[dict] = field(default_factory=list)
+    escalations: list[dict] = field(default_factory=list)
+
+    def request_human(self, **values) -> None:
+        self.requests.append(values)
+
+    def escalate(self, **values) -> None:
+        self.escalations.append(values)
