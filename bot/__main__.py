@@ -139,11 +139,9 @@ def run(settings: Settings) -> int:
         logger.info("no TELEGRAM_BOT_TOKEN: starting the console chat")
         return run_console(assistant)
     from bot.channels.telegram import run as run_telegram
-    from bot.services import Services
-    from bot.storage import open_user_store
+    from bot.wiring import build_services
 
-    services = Services(settings=settings, assistant=assistant, users=open_user_store(settings))
-    run_telegram(settings, services)
+    run_telegram(settings, build_services(settings, assistant))
     return 0
 
 

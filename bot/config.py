@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     roster_file: Path = Field(default=Path("roster.example.yaml"), alias="PUENTE_ROSTER_FILE")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     timezone: str = Field(default="Asia/Taipei", alias="PUENTE_TIMEZONE")
-    counseling_hours: str = Field(default="Mon-Fri 09:00-17:00", alias="PUENTE_COUNSELING_HOURS")
+    counseling_hours: str = Field(default="Mon-Fri 08:30-17:00; Wed 08:30-20:00", alias="PUENTE_COUNSELING_HOURS")
     response_promise_hours: float = Field(default=2.0, alias="PUENTE_RESPONSE_PROMISE_HOURS")
     next_day_reply_by: str = Field(default="10:00", alias="PUENTE_NEXT_DAY_REPLY_BY")
     claim_reminder_minutes: int = Field(default=30, alias="PUENTE_CLAIM_REMINDER_MINUTES")
