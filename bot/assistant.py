@@ -17,7 +17,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from bot.answering.confidence import confidence
-from bot.answering.extractive import compose, citation_for
+from bot.answering.extractive import citation_for, compose, sources_line
 from bot.config import Settings
 from bot.i18n import Translator, default_translator
 from bot.records import AnswerRecord, Citation
@@ -151,9 +151,10 @@ class Assistant:
             if rules is not None:
                 text += "\n" + rules.chunk.text
                 sources.append(citation_for(rules, lang))
-        cited = "; ".join(dict.fromkeys(f"{c.title or c.source} › {c.section}" for c in sources))
-        text += "\n\n" + self.tr.t(lang, "answers.sources", sources=cited)
-        return AnswerRecord(question, lang, text, answered=True, sources=sources, confidence=0.95)
+        full = text + "\n\n" + sources_line(sources, lang, self.tr)
+        return AnswerRecord(
+            question, lang, full, answered=True, sources=sources, confidence=0.95, body=text
+        )
 
     def _rules_passage(self, question: str, lang: str) -> Hit | None:
         hits = self.retriever.search(question, k=6, language=lang)
@@ -171,11 +172,12 @@ class Assistant:
                 question, lang, self.tr.t(lang, "answers.not_covered"), answered=False,
                 confidence=score, offer_counselor=True,
             )
-        text = draft.text
+        text, body = draft.text, draft.body
         if self.llm is not None:
             text = self.llm.answer(question, lang, draft.hits, fallback=draft.text)
+            body = None
         return AnswerRecord(
-            question, lang, text, answered=True, sources=draft.citations, confidence=score
+            question, lang, text, answered=True, sources=draft.citations, confidence=score, body=body
         )
 
     # --- helpers -------------------------------------------------------------------------------

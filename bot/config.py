@@ -16,7 +16,8 @@ class Settings(BaseSettings):
     """Every setting Puente reads. `.env.example` lists them, grouped and commented."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     # --- Telegram ---------------------------------------------------------------------------

@@ -38,6 +38,7 @@ class AnswerRecord:
     escalate: bool = False
     escalation_reason: EscalationReason | None = None
     # Not part of the JSON contract: what a channel needs to act on the record.
+    body: str | None = None  # `answer` without its sources line, for channels that list sources
     topic: str | None = None
     offer_counselor: bool = False
     unsupported_language: bool = False

@@ -65,6 +65,7 @@ class Services:
     assistant: AssistantLike
     users: UserStoreLike
     desk: object | None = None
+    exams: object | None = None  # bot.exam_reminders.ExamReminders, or None
 
     def open(self) -> None:
         """Open every member that has an `open()` (index, database, desk); no-op otherwise."""
@@ -87,4 +88,4 @@ class Services:
             raise errors[0]
 
     def _members(self) -> list[object]:
-        return [m for m in (self.users, self.assistant, self.desk) if m is not None]
+        return [m for m in (self.users, self.assistant, self.desk, self.exams) if m is not None]

@@ -19,7 +19,9 @@ def build_services(settings: Settings, assistant) -> Services:
     db = Database(settings.resolved_database_url)
     db.migrate()
     users = UserStore(db)
-    return Services(settings=settings, assistant=assistant, users=users, desk=build_desk(settings, db))
+    desk = build_desk(settings, db)
+    exams = build_exam_reminders(settings, db, assistant, roster=getattr(desk, "roster", None))
+    return Services(settings=settings, assistant=assistant, users=users, desk=desk, exams=exams)
 
 
 def build_desk(settings: Settings, db):
@@ -33,3 +35,24 @@ def build_desk(settings: Settings, db):
         return None
     roster = load_roster(roster_path)  # RosterError names the line and field; main() reports it
     return EscalationDesk(db, roster, settings, reopen_window_hours=settings.reopen_window_hours)
+
+
+def build_exam_reminders(settings: Settings, db, assistant, *, roster=None):
+    """Exam-session reminders over `db` and the assistant's calendar (or the one in the
+    knowledge folder); None (logged) when there is no calendar."""
+    from bot.assistant import load_calendar
+    from bot.escalation.roster import RosterError, load_roster
+    from bot.exam_reminders import ExamReminders
+
+    calendar = getattr(assistant, "calendar", None) or load_calendar(settings)
+    if calendar is None:
+        logger.warning("no exam calendar: exam reminders are off")
+        return None
+    if roster is None and Path(settings.roster_file).exists():
+        try:
+            roster = load_roster(settings.roster_file)
+        except RosterError as exc:
+            logger.error("roster not loaded, /notify is refused to everyone: %s", exc)
+    return ExamReminders(
+        db, calendar, timezone_name=settings.timezone, today=settings.today, roster=roster
+    )

@@ -276,9 +276,12 @@ async def test_privacy_lists_what_is_stored_and_for_how_long(app, api):
     assert api.texts() == [f"{t('es', 'telegram.privacy')}\n\n{t('es', 'telegram.retention')}"]
 
 
-async def test_exams_explains_how_to_ask_the_calendar(app, api):
+async def test_exams_lists_the_upcoming_sessions_with_filter_buttons(app, api):
+    # /exams itself is tested in tests/test_exams_telegram.py (bot/channels/telegram/exams.py).
     await feed(app, message("/exams", language_code="zh-hant"))
-    assert api.texts() == [t("zh-TW", "telegram.exams")]
+    (sent,) = api.sent()
+    assert sent["text"].startswith("近期考試場次")
+    assert "exf:1:-" in buttons(sent)
 
 
 async def test_unknown_command_points_to_help(app, api):
@@ -590,7 +593,7 @@ async def test_post_init_opens_the_services_and_sets_the_menu_in_each_language(a
     menus = {p.get("language_code"): p["commands"] for p in api.sent("setMyCommands")}
     assert set(menus) == {None, "en", "es", "zh"}
     assert [c["command"] for c in menus["es"]] == [
-        "start", "help", "lang", "exams", "human", "privacy", "forget"
+        "start", "help", "lang", "exams", "exam", "reminders", "human", "privacy", "forget"
     ]
     assert menus["zh"][0]["description"] == t("zh-TW", "telegram.commands.start")
     assert menus[None] == menus["en"]

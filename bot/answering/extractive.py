@@ -26,10 +26,11 @@ _ABBREVIATION = re.compile(r"\b(?:No|St|Dist|Rd|Ave|Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Lic
 
 @dataclass
 class ExtractiveAnswer:
-    text: str
+    text: str  # the body and its sources line
     citations: list[Citation]
     hits: list[Hit] = field(default_factory=list)
     foreign: bool = False  # the evidence is in another language than the asker's
+    body: str = ""  # the text without the sources line
 
 
 def short_title(title: str, language: str) -> str:
@@ -133,6 +134,14 @@ def compose(question: str, language: str, hits: list[Hit], tr: Translator) -> Ex
         text = f"{lead}\n«{body}»"
     else:
         text = body
-    sources = "; ".join(f"{c.title} › {c.section}" if c.section else c.title for c in citations)
-    text += "\n\n" + tr.t(language, "answers.sources", sources=sources)
-    return ExtractiveAnswer(text, citations, passages, foreign)
+    body = text
+    text += "\n\n" + sources_line(citations, language, tr)
+    return ExtractiveAnswer(text, citations, passages, foreign, body)
+
+
+def sources_line(citations: list[Citation], language: str, tr: Translator) -> str:
+    """"Sources: Title › Section; ..." in the asker's language."""
+    cited = "; ".join(
+        dict.fromkeys(f"{c.title or c.source} › {c.section}" if c.section else c.title or c.source for c in citations)
+    )
+    return tr.t(language, "answers.sources", sources=cited)

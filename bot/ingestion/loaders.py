@@ -56,8 +56,11 @@ def split_front_matter(text: str) -> tuple[dict, str]:
 
 
 def _sidecar_metadata(path: Path) -> dict:
-    sidecar = path.with_name(path.name + ".meta.yaml")
-    if not sidecar.exists():
+    """Front-matter fields for a format without front matter: `name.meta.yaml` beside `name.csv`
+    (or `name.csv.meta.yaml`)."""
+    candidates = (path.with_suffix(".meta.yaml"), path.with_name(path.name + ".meta.yaml"))
+    sidecar = next((c for c in candidates if c.exists()), None)
+    if sidecar is None:
         return {}
     try:
         data = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}

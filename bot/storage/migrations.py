@@ -46,6 +46,18 @@ def add_column_if_missing(conn: sa.Connection, table: sa.Table, column: sa.Colum
     )
 
 
+def m002_exam_reminders(conn: sa.Connection) -> None:
+    """Exam-session subscriptions, their reminders, staff notices and the calendar snapshot."""
+    tables = [
+        schema.exam_subscriptions,
+        schema.exam_reminders,
+        schema.exam_notices,
+        schema.exam_calendar_snapshots,
+    ]
+    schema.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
+    m002_exam_reminders,
 ]

@@ -134,3 +134,64 @@ outbox = sa.Table(
     sa.Index("ix_outbox_due", "status", "not_before"),
     sa.Index("ix_outbox_sent_message", "chat_id", "telegram_message_id"),
 )
+
+# --- exam reminders (bot/exam_reminders.py) --------------------------------------------------
+
+exam_subscriptions = sa.Table(
+    "exam_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("session_key", sa.String(32), nullable=False, index=True),  # "SC270302"
+    sa.Column("session_id", sa.String(32), nullable=False),  # as the calendar writes it
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, default=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("cancelled_at", UTCDateTime),
+    sa.UniqueConstraint("user_id", "session_key", name="uq_exam_subscriptions_user_session"),
+)
+
+exam_reminders = sa.Table(
+    "exam_reminders",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "subscription_id",
+        sa.Integer,
+        sa.ForeignKey("exam_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("kind", sa.String(16), nullable=False),  # deadline | eve
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),  # too late to be useful after this
+    sa.Column("status", sa.String(16), nullable=False),  # pending | sent | expired | cancelled
+    sa.Column("outbox_id", sa.Integer),
+    sa.Column("sent_at", UTCDateTime),
+    sa.UniqueConstraint("subscription_id", "kind", name="uq_exam_reminders_once"),
+    sa.Index("ix_exam_reminders_due", "status", "due_at"),
+)
+
+exam_notices = sa.Table(
+    "exam_notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("session_key", sa.String(32), nullable=False),
+    sa.Column("session_id", sa.String(32), nullable=False),
+    sa.Column("sender_id", sa.BigInteger, nullable=False),
+    sa.Column("sender_chat_id", sa.BigInteger, nullable=False),
+    sa.Column("sender_language", sa.String(8), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("recipients", sa.Integer, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("reported_at", UTCDateTime),
+)
+
+exam_calendar_snapshots = sa.Table(
+    "exam_calendar_snapshots",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),  # the calendar's source path
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)

@@ -142,6 +142,16 @@ class UserStore:
         with self.db.transaction() as conn:
             for table in (s.user_prefs, s.messages, s.feedback):
                 total += conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
+            # Exam-session reminders (bot/exam_reminders.py): the subscriptions and their reminders.
+            subscriptions = sa.select(s.exam_subscriptions.c.id).where(
+                s.exam_subscriptions.c.user_id == user_id
+            )
+            total += conn.execute(
+                s.exam_reminders.delete().where(s.exam_reminders.c.subscription_id.in_(subscriptions))
+            ).rowcount
+            total += conn.execute(
+                s.exam_subscriptions.delete().where(s.exam_subscriptions.c.user_id == user_id)
+            ).rowcount
             case_rows = conn.execute(
                 sa.select(s.cases.c.id, s.cases.c.chat_id).where(s.cases.c.user_id == user_id)
             ).all()

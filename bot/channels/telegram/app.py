@@ -26,7 +26,7 @@ from bot.i18n import t
 from bot.logging_setup import quiet_noisy_loggers
 from bot.services import Services
 
-from . import commands, feedback, messages
+from . import commands, desk, exams, feedback, messages
 from .common import FEEDBACK_DOWN, FEEDBACK_UP, FORGET_PREFIX, HUMAN, LANG_PREFIX
 from .errors import on_error
 from .ordering import ChatOrderedUpdateProcessor
@@ -103,12 +103,12 @@ def _add_handlers(application: Application) -> None:
         ("start", commands.start),
         ("help", commands.help_command),
         ("lang", commands.lang),
-        ("exams", commands.exams),
         ("human", commands.human),
         ("privacy", commands.privacy),
         ("forget", commands.forget),
     ):
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
+    exams.register(application)  # /exams, /exam, /reminders, /notify, their buttons and job
 
     # Button presses, by callback data.
     application.add_handler(
@@ -125,6 +125,8 @@ def _add_handlers(application: Application) -> None:
     application.add_handler(
         CallbackQueryHandler(commands.on_forget_answer, pattern=f"^{FORGET_PREFIX}(yes|no):")
     )
+
+    desk.register(application)  # the counselor desk: relaying, /cases, buttons, jobs
 
     # Questions: any other text.
     application.add_handler(

@@ -25,7 +25,7 @@ from .common import (
 logger = logging.getLogger(__name__)
 
 # The command menu, in the order Telegram shows it (descriptions: telegram.commands.<name>).
-MENU = ("start", "help", "lang", "exams", "human", "privacy", "forget")
+MENU = ("start", "help", "lang", "exams", "exam", "reminders", "human", "privacy", "forget")
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -48,7 +48,8 @@ def render_sources(citations: Iterable[Citation], language: str) -> str:
 
 def render_answer(record: AnswerRecord, *, limit: int = MAX_MESSAGE) -> list[str]:
     """The HTML parts to send for one answer, each at most `limit` UTF-16 units."""
-    parts = [escape(chunk) for chunk in split_text(record.answer, limit, measure=_escaped_len)]
+    text = record.body if record.body is not None else record.answer
+    parts = [escape(chunk) for chunk in split_text(text, limit, measure=_escaped_len)]
     sources = render_sources(record.sources, record.language)
     if sources:
         if parts and utf16_len(parts[-1]) + 2 + utf16_len(sources) <= limit:

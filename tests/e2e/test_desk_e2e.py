@@ -1,0 +1,294 @@
+"""The escalation desk end to end: Puente's real Application (real desk, SQLite, outbox jobs)
+long polling the local Bot API emulator; only the assistant is a fake. Every wait is on a
+condition (the outbox job runs every second)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+from telegram.ext import Application
+
+from bot.channels.telegram import build_application
+from bot.config import Settings
+from bot.i18n import t
+from bot.records import AnswerRecord
+from bot.storage import schema
+from bot.wiring import build_services
+from tests.e2e.emulator import BotApiEmulator
+from tests.telegram_fakes import FakeAssistant
+
+pytestmark = pytest.mark.e2e
+
+TRAINEE = 4242
+MENTOR, COUNSELOR, ADMIN = 100000003, 100000001, 100000009
+DESK_CHAT, DESK_THREAD = -1001000000001, 2
+
+ROSTER = f"""
+timezone: Asia/Taipei
+desk:
+  chat_id: {DESK_CHAT}
+  thread_id: {DESK_THREAD}
+  language: en
+backup: {ADMIN}
+people:
+  - id: {COUNSELOR}
+    name: "Lin Mei-hua"
+    languages: [zh-TW, en]
+    topics: [wellbeing]
+    roles: [counselor]
+    on_duty: true
+  - id: {MENTOR}
+    name: "Dr. Chen Wei"
+    languages: [en, zh-TW]
+    topics: [academic]
+    roles: [mentor]
+    on_duty: true
+  - id: {ADMIN}
+    name: "Night duty officer"
+    languages: [en]
+    roles: [counselor, desk_admin]
+    on_duty: true
+mentors:
+  {TRAINEE}: {MENTOR}
+"""
+
+THESIS = "I need to talk to my mentor about my thesis"
+CRISIS = "I want to disappear"
+CRISIS_REPLY = "Please call 1925 (24 hours) or 119 now. A counselor will contact you."
+
+
+def escalation(reason: str, answer: str, topic: str | None = None) -> AnswerRecord:
+    return AnswerRecord(
+        question="x", language="en", answer=answer, answered=False, escalate=True,
+        escalation_reason=reason, topic=topic,
+    )  # fmt: skip
+
+
+@dataclass
+class Puente:
+    """The bot, startable and stoppable on the same database (a restart)."""
+
+    emulator: BotApiEmulator
+    settings: Settings
+    assistant: FakeAssistant = field(default_factory=FakeAssistant)
+    app: Application | None = None
+
+    async def start(self) -> Application:
+        services = await asyncio.to_thread(build_services, self.settings, self.assistant)
+        app = build_application(self.settings, services)
+        await app.initialize()
+        await app.post_init(app)
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        self.app = app
+        return app
+
+    async def stop(self) -> None:
+        app, self.app = self.app, None
+        if app is None:
+            return
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+        await app.post_shutdown(app)
+
+    @property
+    def desk(self):
+        return self.app.bot_data["services"].desk
+
+    # -- people ---------------------------------------------------------------------------------
+    async def trainee_sends(self, text: str, **kwargs) -> dict:
+        return await asyncio.to_thread(
+            self.emulator.user_sends, TRAINEE, text, first_name="Sofía", **kwargs
+        )
+
+    async def staff_sends(self, person: int, text: str, **kwargs) -> dict:
+        return await asyncio.to_thread(
+            self.emulator.user_sends, person, text, user_id=person, first_name="Staff", **kwargs
+        )
+
+    async def presses(self, chat_id: int, message_id: int, data: str, user_id: int) -> str:
+        return await asyncio.to_thread(
+            self.emulator.user_presses, chat_id, message_id, data, user_id=user_id
+        )
+
+    async def messages(self, chat_id: int, count: int) -> list[dict]:
+        return await self.emulator.await_bot_messages(chat_id, count)
+
+    async def message_with(self, chat_id: int, text: str) -> dict:
+        """Wait for the bot's message in chat_id containing text; return it."""
+
+        def find():
+            return next((m for m in self.emulator.bot_messages(chat_id) if text in m["text"]), None)
+
+        return await self.emulator.await_for(find, what=f"{text!r} in chat {chat_id}")
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m["text"] for m in self.emulator.bot_messages(chat_id)]
+
+    def outbox_rows(self, kind: str) -> list:
+        o = schema.outbox
+        with self.desk.db.connect() as conn:
+            return conn.execute(sa.select(o).where(o.c.kind == kind)).all()
+
+
+@pytest.fixture
+async def puente(emulator: BotApiEmulator, tmp_path) -> AsyncIterator[Puente]:
+    roster = tmp_path / "roster.yaml"
+    roster.write_text(ROSTER, encoding="utf-8")
+    settings = Settings(
+        _env_file=None,
+        telegram_bot_token=emulator.token,
+        telegram_api_url=emulator.url,
+        data_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'puente.db'}",
+        roster_file=roster,
+    )
+    for person in (MENTOR, COUNSELOR, ADMIN):  # staff chats exist: they have started the bot
+        emulator.create_chat(person, first_name="Staff")
+    emulator.create_chat(DESK_CHAT, chat_type="supergroup", title="STUST desk")
+    bot = Puente(emulator, settings)
+    bot.assistant.records[THESIS] = escalation("explicit_request", "I will ask your mentor.",
+                                               "academic")  # fmt: skip
+    bot.assistant.records[CRISIS] = escalation("crisis", CRISIS_REPLY)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+async def open_case_with_the_mentor(puente: Puente) -> tuple[int, dict]:
+    """The trainee asks for their mentor; returns the case id and the mentor's card."""
+    await puente.trainee_sends(THESIS)
+    answer, ack = await puente.messages(TRAINEE, 2)
+    assert answer["text"].startswith("I will ask your mentor.")
+    assert ack["text"].startswith("Thank you, Sofía.")
+    (card,) = await puente.messages(MENTOR, 1)
+    case_id = (await asyncio.to_thread(puente.desk.cases.active_case_for, TRAINEE)).id
+    assert card["text"].startswith(f"Case #{case_id}") and THESIS in card["text"]
+    return case_id, card
+
+
+async def claim(puente: Puente, case_id: int, card: dict) -> None:
+    await puente.presses(MENTOR, card["message_id"], f"desk:claim:{case_id}", MENTOR)
+    await puente.message_with(TRAINEE, t("en", "desk.claimed_trainee", counselor="Dr. Chen Wei"))
+    status = t("en", "desk.card_status.claimed", counselor="Dr. Chen Wei")
+    await puente.emulator.await_for(
+        lambda: puente.texts(MENTOR)[0].endswith(status), what="the card to show the claim"
+    )
+
+
+async def test_a_case_from_request_to_rating(puente):
+    case_id, card = await open_case_with_the_mentor(puente)
+    await claim(puente, case_id, card)
+
+    # The mentor replies to the card; the trainee reads it.
+    await puente.staff_sends(MENTOR, "Come to my office at 3.", reply_to_message_id=card["message_id"])
+    await puente.message_with(TRAINEE, "Your counselor Dr. Chen Wei: Come to my office at 3.")
+
+    # The trainee answers: it reaches the mentor, and Puente does not answer it.
+    before = len(puente.texts(TRAINEE))
+    await puente.trainee_sends("Thank you, I will be there")
+    relayed = await puente.message_with(MENTOR, "Thank you, I will be there")
+    assert relayed["text"] == t(
+        "en", "desk.from_trainee", case_id=case_id, name="Sofía", text="Thank you, I will be there"
+    )
+    assert len(puente.texts(TRAINEE)) == before
+    assert "Thank you, I will be there" not in [c[0] for c in puente.assistant.calls]
+
+    # Resolve, rate, and Puente answers again.
+    await puente.staff_sends(MENTOR, f"/resolve {case_id}")
+    await puente.message_with(MENTOR, t("en", "desk.resolved_counselor", case_id=case_id))
+    closing = await puente.message_with(TRAINEE, t("en", "desk.rate_prompt"))
+    await puente.presses(TRAINEE, closing["message_id"], f"desk:rate:{case_id}:5", TRAINEE)
+    await puente.emulator.await_for(
+        lambda: puente.desk.cases.get(case_id).rating == 5, what="the rating"
+    )
+    await puente.trainee_sends("Where can I print?")
+    await puente.message_with(TRAINEE, "ANSWER: Where can I print?")
+    assert [e.kind for e in puente.desk.cases.audit(case_id)][-2:] == ["resolved", "rated"]
+
+
+async def test_a_crisis_gets_the_numbers_first_and_an_urgent_case(puente):
+    await puente.trainee_sends(CRISIS)
+    (first,) = await puente.messages(TRAINEE, 1)
+    assert first["text"] == CRISIS_REPLY and "reply_markup" not in first
+    case = await asyncio.to_thread(puente.desk.cases.active_case_for, TRAINEE)
+    assert case.urgent and set(case.routed_to) == {COUNSELOR, ADMIN}
+
+    for person in (COUNSELOR, ADMIN):
+        (card,) = await puente.messages(person, 1)
+        assert CRISIS in card["text"]
+    (desk_card,) = await puente.messages(DESK_CHAT, 1)
+    assert CRISIS not in desk_card["text"]  # the group only gets a redacted card
+    assert desk_card.get("message_thread_id") == DESK_THREAD
+    await puente.message_with(TRAINEE, "1925")  # the acknowledgement, with the numbers again
+    assert puente.desk.cases.messages(case.id)[0].text == CRISIS
+
+
+async def test_the_bot_restarted_in_the_middle_of_a_case_carries_on(puente):
+    case_id, card = await open_case_with_the_mentor(puente)
+    await claim(puente, case_id, card)
+
+    # The mentor's reply cannot be delivered before the bot goes down.
+    puente.desk.outbox.base_delay = 1.0
+    puente.emulator.fail("sendMessage", status=502, times=1)
+    await puente.staff_sends(MENTOR, "Are you free at 3?", reply_to_message_id=card["message_id"])
+    await puente.emulator.await_for(
+        lambda: [r.attempts for r in puente.outbox_rows("relay_out")] == [1],
+        what="a failed first attempt",
+    )
+    await puente.stop()
+
+    await puente.start()  # a new Application and services on the same database
+    await puente.message_with(TRAINEE, "Your counselor Dr. Chen Wei: Are you free at 3?")
+
+    # The conversation goes on through the new process.
+    await puente.trainee_sends("Yes, 3 is fine")
+    relayed = await puente.message_with(MENTOR, "Yes, 3 is fine")
+    await puente.staff_sends(MENTOR, "See you.", reply_to_message_id=relayed["message_id"])
+    await puente.message_with(TRAINEE, "Your counselor Dr. Chen Wei: See you.")
+    counselor_lines = [x for x in puente.texts(TRAINEE) if x.startswith("Your counselor")]
+    assert counselor_lines == [
+        "Your counselor Dr. Chen Wei: Are you free at 3?",
+        "Your counselor Dr. Chen Wei: See you.",
+    ]  # nothing twice
+    assert "Yes, 3 is fine" not in [c[0] for c in puente.assistant.calls]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+@pytest.mark.parametrize(
+    ("status", "times", "retry_after"), [(502, 3, None), (429, 1, 1)], ids=["502x3", "429"]
+)
+async def test_a_reply_that_fails_to_send_arrives_once_later(puente, status, times, retry_after):
+    case_id, card = await open_case_with_the_mentor(puente)
+    await claim(puente, case_id, card)
+    puente.desk.outbox.base_delay = 0.2
+
+    puente.emulator.fail("sendMessage", status=status, times=times, retry_after=retry_after)
+    await puente.staff_sends(MENTOR, "Hello again", reply_to_message_id=card["message_id"])
+    await puente.message_with(TRAINEE, "Your counselor Dr. Chen Wei: Hello again")
+    await puente.message_with(MENTOR, t("en", "desk.relayed_ok", name="Sofía", case_id=case_id))
+
+    statuses = [c["status"] for c in puente.emulator.calls("sendMessage")]
+    assert statuses.count(status) == times
+    delivered = [x for x in puente.texts(TRAINEE) if x.endswith("Hello again")]
+    assert len(delivered) == 1
+    await puente.emulator.await_for(
+        lambda: puente.desk.outbox.pending_count() == 0, what="an empty outbox"
+    )
+    assert len([x for x in puente.texts(TRAINEE) if x.endswith("Hello again")]) == 1
+
+
+async def test_a_trainee_trying_cases_is_refused(puente):
+    await puente.trainee_sends("/cases", language_code="es")
+    (refusal,) = await puente.messages(TRAINEE, 1)
+    assert refusal["text"] == t("es", "desk.staff_only")
+    await puente.staff_sends(ADMIN, "/cases")
+    (listing,) = await puente.messages(ADMIN, 1)
+    assert listing["text"] == t("en", "desk.cases_none")

@@ -1,0 +1,449 @@
+"""The escalation desk in Telegram, offline: the real Application, desk and SQLite database, with
+the offline Bot API of tests/test_telegram_handlers.py instead of HTTP.
+
+Outbox delivery is driven by hand (`deliver(app)`: what the JobQueue job runs every second).
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from bot.channels.telegram import build_application
+from bot.channels.telegram import desk as desk_channel
+from bot.escalation.roster import parse_roster
+from bot.escalation.service import EscalationDesk
+from bot.i18n import t
+from bot.records import AnswerRecord
+from bot.services import Services
+from bot.storage import Database
+from tests.telegram_fakes import FakeAssistant, FakeUserStore
+from tests.test_telegram_handlers import (
+    BOT,
+    OfflineBotApi,
+    buttons,
+    feed,
+    make_settings,
+    message,
+    press,
+)
+
+TRAINEE = 42  # a trainee's private chat id is their user id
+COUNSELOR, MENTOR, ADMIN, OUTSIDER = 100, 200, 900, 555
+DESK_CHAT, DESK_THREAD = -1009, 7
+
+ROSTER = f"""
+timezone: Asia/Taipei
+desk:
+  chat_id: {DESK_CHAT}
+  thread_id: {DESK_THREAD}
+  language: en
+backup: {ADMIN}
+people:
+  - id: {COUNSELOR}
+    name: "Ana Ruiz"
+    languages: [es, en]
+    topics: [wellbeing]
+    roles: [counselor]
+    on_duty: true
+  - id: {MENTOR}
+    name: "Dr. Chen Wei"
+    languages: [en, zh-TW]
+    topics: [academic]
+    roles: [mentor]
+    on_duty: true
+  - id: {ADMIN}
+    name: "Night duty officer"
+    languages: [en]
+    roles: [counselor, desk_admin]
+    on_duty: true
+mentors:
+  {TRAINEE}: {MENTOR}
+"""
+
+THESIS = "I need to talk to my mentor about my thesis"
+CRISIS = "I want to disappear"
+CRISIS_REPLY = "Please call 1925 (24 hours) or 119 now. A counselor will contact you."
+
+
+class FlakyBotApi(OfflineBotApi):
+    """The offline Bot API, whose next sendMessage calls can be made to fail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures: list[tuple[int, dict]] = []  # (HTTP status, body) for the next sends
+
+    async def do_request(self, url, method, request_data=None, **kwargs):
+        if url.endswith("/sendMessage") and self.failures:
+            status, body = self.failures.pop(0)
+            self.calls.append(("sendMessage!", request_data.parameters if request_data else {}))
+            return status, json.dumps({"ok": False, "error_code": status, **body}).encode()
+        return await super().do_request(url, method, request_data, **kwargs)
+
+
+def escalation(reason: str, answer: str, topic: str | None = None) -> AnswerRecord:
+    return AnswerRecord(
+        question="x", language="en", answer=answer, answered=False, escalate=True,
+        escalation_reason=reason, topic=topic,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def api():
+    offline = FlakyBotApi()
+    yield offline
+    assert not offline.unexpected, f"unexpected Bot API calls: {offline.unexpected}"
+
+
+@pytest.fixture
+def desk(tmp_path):
+    settings = make_settings()
+    db = Database(f"sqlite:///{tmp_path / 'desk.db'}")
+    escalation_desk = EscalationDesk(db, parse_roster(ROSTER), settings)
+    escalation_desk.open()
+    yield escalation_desk
+    escalation_desk.close()
+
+
+@pytest.fixture
+def assistant():
+    fake = FakeAssistant()
+    fake.records[THESIS] = escalation("explicit_request", "I will pass this on.", "academic")
+    fake.records[CRISIS] = escalation("crisis", CRISIS_REPLY)
+    return fake
+
+
+@pytest.fixture
+async def app(api, assistant, desk):
+    settings = make_settings(claim_reminder_minutes=0)
+    services = Services(settings=settings, assistant=assistant, users=FakeUserStore(), desk=desk)
+    application = build_application(settings, services, request=api, get_updates_request=api)
+    await application.initialize()
+    api.calls.clear()
+    yield application
+    await application.shutdown()
+
+
+def sent_to(api: OfflineBotApi, chat_id: int) -> list[dict]:
+    """Successful sendMessage calls to a chat, each with the message_id it was given."""
+    result, index = [], 0
+    for method, params in api.calls:
+        if method == "sendMessage":
+            if int(params["chat_id"]) == chat_id:
+                result.append({**params, "message_id": 5000 + index})
+            index += 1
+    return result
+
+
+def texts(api: OfflineBotApi, chat_id: int) -> list[str]:
+    return [p["text"] for p in sent_to(api, chat_id)]
+
+
+def bot_message(params: dict) -> dict:
+    """A message the bot sent, as it appears in `reply_to_message`."""
+    return OfflineBotApi._message(params, params["message_id"])
+
+
+def staff_message(text: str, user_id: int, *, reply_to: dict | None = None, chat_id=None):
+    chat_id = chat_id or user_id
+    chat_type = "private" if chat_id > 0 else "supergroup"
+    return message(text, chat_id=chat_id, user_id=user_id, reply_to=reply_to, chat_type=chat_type)
+
+
+async def open_academic_case(app, api, desk) -> tuple[int, dict]:
+    """The trainee asks for their mentor; returns the case id and the mentor's delivered card."""
+    await feed(app, message(THESIS, chat_id=TRAINEE))
+    await desk_channel.deliver(app)
+    (card,) = sent_to(api, MENTOR)
+    case = desk.cases.active_case_for(TRAINEE)
+    return case.id, card
+
+
+# --- delivery -------------------------------------------------------------------------------------
+
+
+async def test_an_explicit_request_reaches_the_desk_topic_with_claim_buttons(app, api, desk):
+    await feed(app, message("/human I lost my ARC", chat_id=TRAINEE))
+    (ack,) = texts(api, TRAINEE)
+    assert ack.startswith(t("en", "desk.ack", name="Ana", when="")[:20])
+    assert texts(api, DESK_CHAT) == []  # nothing is sent before the worker runs
+
+    report = await desk_channel.deliver(app)
+    assert report.sent == 1
+    (card,) = sent_to(api, DESK_CHAT)
+    case = desk.cases.active_case_for(TRAINEE)
+    assert card["message_thread_id"] == DESK_THREAD
+    assert "I lost my ARC" in card["text"] and "parse_mode" not in card
+    assert buttons(card) == [f"desk:claim:{case.id}", f"desk:resolve:{case.id}"]
+    assert desk.outbox.case_for_message(DESK_CHAT, card["message_id"]) == case.id
+
+    assert (await desk_channel.deliver(app)).sent == 0  # nothing twice
+
+
+async def test_a_failed_send_is_retried_later_and_delivered_once(app, api, desk):
+    desk.outbox.base_delay = 0  # retry at the next run
+    await feed(app, message("/human", chat_id=TRAINEE))
+    api.failures = [(502, {"description": "Bad Gateway"}), (500, {"description": "Internal"})]
+
+    first = await desk_channel.deliver(app)
+    assert first.retried >= 1 and texts(api, DESK_CHAT) == []
+    for _ in range(5):
+        await desk_channel.deliver(app)
+    assert len(sent_to(api, DESK_CHAT)) == 1
+    assert [m for m, _ in api.calls].count("sendMessage!") == 2
+
+
+async def test_a_blocked_chat_fails_for_good(app, api, desk):
+    api.failures = [(403, {"description": "Forbidden: bot was blocked by the user"})]
+    desk.outbox.enqueue(TRAINEE, "hello", kind="relay_out", case_id=None, dedupe_key="k1")
+    report = await desk_channel.deliver(app)
+    assert (report.failed, report.sent) == (1, 0)
+    assert desk.outbox.pending_count() == 0
+
+
+async def test_exam_messages_are_left_to_the_exam_worker(app, api, desk):
+    desk.outbox.enqueue(TRAINEE, "exam soon", kind="exam_reminder", case_id=None, dedupe_key="e1")
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE) == [] and desk.outbox.pending_count() == 1
+
+
+def test_stored_buttons_become_an_inline_keyboard():
+    markup = desk_channel.keyboard({"buttons": [[{"text": "Claim", "data": "desk:claim:1"}]]})
+    assert markup.inline_keyboard[0][0].callback_data == "desk:claim:1"
+    assert desk_channel.keyboard(None) is None
+    assert desk_channel.keyboard({"buttons": []}) is None
+    assert len(desk_channel.fit("😀" * 3000)) < 3000
+
+
+# --- claim, reply, relay, resolve, rate -----------------------------------------------------------
+
+
+async def test_the_whole_conversation(app, api, desk, assistant):
+    case_id, card = await open_academic_case(app, api, desk)
+    assert texts(api, TRAINEE)[0] == "I will pass this on."
+    assert "Dr. Chen Wei" not in card["text"] and THESIS in card["text"]
+
+    # Claim: the card shows it, the trainee is told who is on it.
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    (edit,) = api.sent("editMessageText")
+    assert edit["text"].endswith(t("en", "desk.card_status.claimed", counselor="Dr. Chen Wei"))
+    assert buttons(edit) == [f"desk:resolve:{case_id}", f"desk:reassign:{case_id}"]
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE)[-1] == t("en", "desk.claimed_trainee", counselor="Dr. Chen Wei")
+
+    # The mentor answers by replying to the card.
+    await feed(app, staff_message("Come to my office at 3.", MENTOR, reply_to=bot_message(card)))
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE)[-1] == t(
+        "en", "desk.from_counselor", name="Dr. Chen Wei", text="Come to my office at 3."
+    )
+    assert texts(api, MENTOR)[-1] == t("en", "desk.relayed_ok", name="Ana", case_id=case_id)
+
+    # The trainee's answer goes to the mentor, and Puente stays quiet.
+    calls = len(assistant.calls)
+    before = len(texts(api, TRAINEE))
+    await feed(app, message("OK, see you then", chat_id=TRAINEE))
+    await desk_channel.deliver(app)
+    assert len(assistant.calls) == calls and len(texts(api, TRAINEE)) == before
+    relayed = sent_to(api, MENTOR)[-1]
+    assert relayed["text"] == t(
+        "en", "desk.from_trainee", case_id=case_id, name="Ana", text="OK, see you then"
+    )
+    # ...and the mentor may answer that message too.
+    await feed(app, staff_message("Bring your draft.", MENTOR, reply_to=bot_message(relayed)))
+    assert [m.direction for m in desk.cases.messages(case_id)] == ["in", "out", "in", "out"]
+
+    # Resolve: the trainee is told and asked to rate; rating stored.
+    await feed(app, staff_message(f"/resolve {case_id}", MENTOR))
+    assert texts(api, MENTOR)[-1] == t("en", "desk.resolved_counselor", case_id=case_id)
+    await desk_channel.deliver(app)
+    resolved = sent_to(api, TRAINEE)[-1]
+    assert resolved["text"].endswith(t("en", "desk.rate_prompt"))
+    assert buttons(resolved) == [f"desk:rate:{case_id}:{n}" for n in range(1, 6)]
+    await feed(app, press(f"desk:rate:{case_id}:4", on=resolved, user_id=TRAINEE))
+    assert desk.cases.get(case_id).rating == 4
+    assert api.sent("answerCallbackQuery")[-1]["text"] == t("en", "desk.rated_thanks")
+
+    # Puente answers again.
+    await feed(app, message("Where can I print?", chat_id=TRAINEE))
+    assert texts(api, TRAINEE)[-1].startswith("ANSWER: Where can I print?")
+
+    # Replying to the closing message within the window reopens the case, relayed to the mentor.
+    await feed(app, message("One more thing", chat_id=TRAINEE, reply_to=bot_message(resolved)))
+    await desk_channel.deliver(app)
+    assert desk.cases.get(case_id).status == "reopened"
+    assert texts(api, MENTOR)[-2:] == [
+        t("en", "desk.from_trainee", case_id=case_id, name="Ana", text="One more thing"),
+        t("en", "desk.reopened", case_id=case_id, name="Ana"),
+    ]
+    assert not assistant.calls[-1][0] == "One more thing"
+    kinds = [e.kind for e in desk.cases.audit(case_id)]
+    assert kinds[:3] == ["opened", "routed", "claimed"] and "rated" in kinds
+    assert kinds[-2:] == ["reopened", "relayed"]
+
+
+async def test_only_roster_people_may_press_the_case_buttons(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=OUTSIDER))
+    answer = api.sent("answerCallbackQuery")[-1]
+    assert answer["text"] == t("en", "desk.not_allowed", case_id=case_id)
+    assert answer["show_alert"] is True
+    assert desk.cases.get(case_id).status == "open"
+
+
+async def test_a_claimed_case_cannot_be_claimed_again(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=ADMIN))
+    assert api.sent("answerCallbackQuery")[-1]["text"] == t(
+        "en", "desk.already_claimed", case_id=case_id, counselor="Dr. Chen Wei"
+    )
+    assert desk.cases.get(case_id).assigned_to == MENTOR
+
+
+async def test_a_reply_from_someone_not_on_the_roster_is_refused(app, api, desk):
+    await feed(app, message("/human", chat_id=TRAINEE))
+    await desk_channel.deliver(app)
+    (card,) = sent_to(api, DESK_CHAT)
+    case_id = desk.cases.active_case_for(TRAINEE).id
+    await feed(
+        app,
+        staff_message("I can help!", OUTSIDER, chat_id=DESK_CHAT, reply_to=bot_message(card)),
+    )
+    assert texts(api, DESK_CHAT)[-1] == t("en", "desk.not_allowed", case_id=case_id)
+    assert [m.direction for m in desk.cases.messages(case_id)] == ["in"]
+
+
+async def test_a_counselor_reply_in_the_desk_topic_claims_and_is_confirmed_there(app, api, desk):
+    await feed(app, message("/human", chat_id=TRAINEE))
+    await desk_channel.deliver(app)
+    (card,) = sent_to(api, DESK_CHAT)
+    reply = staff_message("Hi, I am here.", ADMIN, chat_id=DESK_CHAT, reply_to=bot_message(card))
+    reply["message"].update(message_thread_id=DESK_THREAD, is_topic_message=True)
+    await feed(app, reply)
+    await desk_channel.deliver(app)
+    case = desk.cases.active_case_for(TRAINEE)
+    assert (case.status, case.assigned_to) == ("claimed", ADMIN)
+    assert texts(api, TRAINEE)[-2:] == [
+        t("en", "desk.claimed_trainee", counselor="Night duty officer"),
+        t("en", "desk.from_counselor", name="Night duty officer", text="Hi, I am here."),
+    ]
+    confirmation = sent_to(api, DESK_CHAT)[-1]
+    assert confirmation["message_thread_id"] == DESK_THREAD
+
+
+async def test_reassign_hands_the_case_over(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    card = {**card, "reply_markup": api.sent("editMessageText")[-1]["reply_markup"]}
+    await feed(app, press(f"desk:reassign:{case_id}", on=card, user_id=MENTOR))
+    picker = api.sent("editMessageReplyMarkup")[-1]
+    assert buttons(picker) == [
+        f"desk:reassign:{case_id}:{COUNSELOR}", f"desk:reassign:{case_id}:{ADMIN}",
+        f"desk:card:{case_id}",
+    ]  # fmt: skip
+    await feed(
+        app,
+        press(f"desk:reassign:{case_id}:{COUNSELOR}", on={**card, **picker}, user_id=MENTOR),
+    )
+    assert desk.cases.get(case_id).assigned_to == COUNSELOR
+    await desk_channel.deliver(app)
+    (new_card,) = sent_to(api, COUNSELOR)
+    assert THESIS in new_card["text"] and new_card["text"].startswith("Caso")  # her language
+    assert texts(api, TRAINEE)[-1] == t("en", "desk.claimed_trainee", counselor="Ana Ruiz")
+
+
+# --- staff commands -------------------------------------------------------------------------------
+
+
+async def test_a_trainee_cannot_use_the_staff_commands(app, api, desk):
+    for command in ("/cases", "/case 1", "/resolve 1"):
+        await feed(app, message(command, chat_id=TRAINEE, language_code="es"))
+    assert texts(api, TRAINEE) == [t("es", "desk.staff_only")] * 3
+
+
+async def test_cases_lists_mine_and_for_a_desk_admin_all(app, api, desk):
+    case_id, _ = await open_academic_case(app, api, desk)
+    await feed(app, message("/human", chat_id=43))  # a desk-only case
+    other = desk.cases.active_case_for(43).id
+
+    await feed(app, staff_message("/cases", MENTOR))
+    mine = texts(api, MENTOR)[-1]
+    assert mine.startswith(t("en", "desk.cases_mine")) and f"#{case_id}" in mine
+    assert f"#{other}" not in mine
+    await feed(app, staff_message("/cases", ADMIN))
+    everything = texts(api, ADMIN)[-1]
+    assert everything.startswith(t("en", "desk.cases_all"))
+    assert f"#{case_id}" in everything and f"#{other}" in everything
+    await feed(app, staff_message("/cases", COUNSELOR))
+    assert texts(api, COUNSELOR)[-1] == t("es", "desk.cases_none")
+
+
+async def test_case_shows_the_audit_trail(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    await feed(app, staff_message(f"/case {case_id}", ADMIN))
+    report = texts(api, ADMIN)[-1]
+    assert report.splitlines()[0].startswith(f"Case #{case_id} · claimed")
+    assert t("en", "desk.case_audit") in report
+    for label in ("opened", "routed", "claimed"):
+        assert f" · {label} · " in report
+    assert THESIS not in report  # the trail holds no message text
+    await feed(app, staff_message("/case 999", ADMIN))
+    assert texts(api, ADMIN)[-1] == t("en", "desk.not_found", case_id=999)
+
+
+async def test_resolve_without_a_number_explains_itself(app, api, desk):
+    await feed(app, staff_message("/resolve", MENTOR))
+    assert texts(api, MENTOR) == [t("en", "desk.resolve_usage")]
+
+
+# --- crisis, reminders, rate limit ----------------------------------------------------------------
+
+
+async def test_a_crisis_gets_the_numbers_first_and_an_urgent_case_at_once(app, api, desk):
+    await feed(app, message(CRISIS, chat_id=TRAINEE))
+    (first,) = texts(api, TRAINEE)
+    assert "1925" in first
+    case = desk.cases.active_case_for(TRAINEE)
+    assert case.urgent and case.reason == "crisis" and set(case.routed_to) == {COUNSELOR, ADMIN}
+
+    await desk_channel.deliver(app)
+    assert texts(api, COUNSELOR)[0].startswith(t("es", "desk.card.urgent"))
+    assert texts(api, ADMIN)[0].startswith(t("en", "desk.card.urgent"))
+    desk_card = texts(api, DESK_CHAT)[0]
+    assert CRISIS not in desk_card  # the group gets a redacted card
+    assert "1925" in texts(api, TRAINEE)[-1]  # the acknowledgement repeats the numbers
+
+
+async def test_claim_reminders_are_sent_once(app, api, desk):
+    await feed(app, message("/human", chat_id=TRAINEE))
+    context = SimpleNamespace(application=app, bot_data=app.bot_data)
+    await desk_channel.remind(context)
+    await desk_channel.remind(context)  # again, as after a restart: nothing new
+    await desk_channel.deliver(app)
+    case_id = desk.cases.active_case_for(TRAINEE).id
+    reminders = [x for x in texts(api, DESK_CHAT) if "unclaimed" in x]
+    assert len(reminders) == 1 and f"#{case_id}" in reminders[0]
+    assert texts(api, ADMIN)[0].startswith("Reminder:")  # the backup person, step 1
+
+
+async def test_a_trainee_in_a_case_is_still_rate_limited(api, assistant, desk):
+    settings = make_settings(rate_limit_messages=2, rate_limit_window_s=3600)
+    services = Services(settings=settings, assistant=assistant, users=FakeUserStore(), desk=desk)
+    application = build_application(settings, services, request=api, get_updates_request=api)
+    async with application:
+        await feed(application, message("/human", chat_id=TRAINEE))
+        case_id = desk.cases.active_case_for(TRAINEE).id
+        for n in range(4):
+            await feed(application, message(f"more {n}", chat_id=TRAINEE))
+    relayed = [m.text for m in desk.cases.messages(case_id)]
+    assert relayed == ["", "more 0"]  # /human counted too
+    assert texts(api, TRAINEE)[-1] == t("en", "telegram.rate_limited")
+    assert assistant.calls == []
+
+
+def test_the_bot_id_of_the_offline_api_is_the_one_replies_point_to():
+    assert BOT["id"] == 999
