@@ -114,7 +114,16 @@ class Assistant:
         if calendar_record is not None:
             return calendar_record
 
-        return self._document_answer(question, lang)
+        # Search in the language the question is written in (a /lang choice only changes the
+        # reply); Simplified Chinese is searched in Traditional, as the documents are written.
+        search_text, search_lang = question, detected or lang
+        if search_lang == "zh-TW":
+            from bot.language import to_traditional
+
+            search_text = to_traditional(question)
+        record = self._document_answer(search_text, lang, search_lang)
+        record.question = question
+        return record
 
     # --- the three kinds of reply --------------------------------------------------------------
 
@@ -145,7 +154,8 @@ class Assistant:
         if result is None or not result.found:
             return None
         text = result.text
-        sources = list(result.citations)
+        title = self._document_title(self.settings.exam_calendar_file, lang)
+        sources = [Citation(c.source, c.section, title or c.title) for c in result.citations]
         if query.mentions_rules or query.asks and "checkin" in query.asks:
             rules = self._rules_passage(question, lang)
             if rules is not None:
@@ -163,8 +173,8 @@ class Assistant:
                 return h
         return None
 
-    def _document_answer(self, question: str, lang: str) -> AnswerRecord:
-        hits = self.retriever.search(question, k=self.settings.top_k, language=lang)
+    def _document_answer(self, question: str, lang: str, search_lang: str) -> AnswerRecord:
+        hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang)
         draft = compose(question, lang, hits, self.tr)
         score = confidence(question, hits, draft.hits, self.retriever.index)
         if not hits or score < self.settings.answer_threshold:
@@ -174,13 +184,29 @@ class Assistant:
             )
         text, body = draft.text, draft.body
         if self.llm is not None:
-            text = self.llm.answer(question, lang, draft.hits, fallback=draft.text)
-            body = None
+            text, grounded = self.llm.answer_with_status(
+                question, lang, draft.hits, fallback=draft.text
+            )
+            if not grounded:
+                logger.info("the LLM found no answer in the passages; not answering")
+                return AnswerRecord(
+                    question, lang, self.tr.t(lang, "answers.not_covered"), answered=False,
+                    confidence=score, offer_counselor=True,
+                )
+            body = draft.body if text == draft.text else _without_sources_line(text, lang, self.tr)
         return AnswerRecord(
             question, lang, text, answered=True, sources=draft.citations, confidence=score, body=body
         )
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def _document_title(self, source: str, lang: str) -> str | None:
+        from bot.answering.extractive import short_title
+
+        for chunk in self.retriever.index.chunks:
+            if chunk.source == source:
+                return short_title(chunk.metadata.get("title", source), lang)
+        return None
 
     def today(self) -> date:
         if self.settings.today:
@@ -253,6 +279,12 @@ def _names_sessions(query) -> bool:
         or query.next or query.upcoming
     )
     return bool(specific or (query.level and CALENDAR_FIELDS & set(query.asks)))
+
+
+def _without_sources_line(text: str, lang: str, tr: Translator) -> str:
+    prefix = tr.t(lang, "answers.sources", sources="").strip()
+    head, _, last = text.rpartition("\n\n")
+    return head if head and last.startswith(prefix) else text
 
 
 def _row_line(text: str) -> str:

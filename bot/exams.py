@@ -729,6 +729,7 @@ _CHECKIN_STRONG = _rx(
     r"\bcheck[\s-]?in\b.{0,20}\b(?:open|start|begin)", r"\bhora\b.{0,30}\bcheck[\s-]?in",
     r"(?:幾點|何時|什麼時候|時間).{0,8}報到", r"報到.{0,6}(?:幾點|時間|何時|什麼時候)",
     r"\barrive\b", r"\bllegar\b", r"\bpresentarme\b", r"幾點到",
+    r"\bhora\b.{0,25}\b(?:abre|empieza|comienza|inicia)\b.{0,10}\bregistro\b",
 )
 _CHECKIN_WEAK = _rx(*_CHECKIN_PHRASES, r"\barrival\b", r"\bllegada\b")
 _CHECKIN_REMOVE = _rx(

@@ -18,10 +18,19 @@ DEV_SET = SHARED / "eval" / "dev.jsonl"
 @pytest.fixture(scope="session")
 def real_settings(tmp_path_factory):
     """Settings over a real index of the bundled knowledge, built once per test run with the
-    default (offline) embedding model: the slow part of the suite, about 40 s on 2 cores."""
+    default (offline) embedding model: the slow part of the suite, about 40 s on 2 cores.
+    `PUENTE_TEST_DATA_DIR=data` reuses an index `python ingest.py` built, to iterate faster."""
+    import os
+
     from bot.config import Settings
     from bot.ingestion.cli import run_ingest
 
+    reuse = os.environ.get("PUENTE_TEST_DATA_DIR")
+    if reuse:
+        return Settings(
+            _env_file=None, PUENTE_DATA_DIR=Path(reuse).resolve(), PUENTE_KNOWLEDGE_DIR=KNOWLEDGE,
+            PUENTE_TODAY="2026-11-21", TELEGRAM_BOT_TOKEN=None,
+        )
     data = tmp_path_factory.mktemp("real-index")
     knowledge = tmp_path_factory.mktemp("knowledge") / "knowledge"
     shutil.copytree(KNOWLEDGE, knowledge)

@@ -27,6 +27,7 @@ EXACT_BONUS = 0.25
 UNKNOWN_PENALTY = (0.0, 0.12, 0.4)  # for 0, 1, 2+ unknown content words
 TYPE_MISS_PENALTY = 0.35
 _LATIN_WORD = re.compile(r"^[a-z][a-z]{2,}$")
+_IDENTIFIER = re.compile(r"^(?=.*\d)[a-z0-9$]+(?:[-/][a-z0-9]+)+$")
 
 
 class _Vocabulary:
@@ -80,6 +81,9 @@ def unknown_words(question: str, index) -> list[str]:
     words, prefixes = vocab.words, vocab.prefixes
     unknown = [w for w in han_nouns(question) if w not in vocab.text]
     for token in dict.fromkeys(tokenize(question)):
+        if _IDENTIFIER.match(token) and token not in words:
+            unknown.append(token)  # a year range, a code or a date the documents never name
+            continue
         if not _LATIN_WORD.match(token) or token in words:
             continue
         if len(token) >= 6 and token[:5] in prefixes:

@@ -438,9 +438,11 @@ def relay_out(
     message = desk.cases.add_message(case.id, "out", person.id, text)
     relay_to_trainee(case, person, message, desk.outbox, desk.tr)
     chat_id, thread_id = where
+    lang = staff_language(person)
+    # In a group, a sensitive case's trainee stays unnamed (as on the redacted desk card).
+    name = desk.tr.t(lang, "desk.hidden") if case.sensitive and chat_id < 0 else case.name
     desk.outbox.enqueue(
-        chat_id, desk.tr.t(staff_language(person), "desk.relayed_ok", name=case.name,
-                           case_id=case.id),
+        chat_id, desk.tr.t(lang, "desk.relayed_ok", name=name, case_id=case.id),
         kind="relay_ack", case_id=case.id, dedupe_key=f"msg:{message.id}:ack",
         thread_id=thread_id,
     )  # fmt: skip

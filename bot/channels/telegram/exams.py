@@ -10,9 +10,10 @@
 * a JobQueue job, every `JOB_INTERVAL_S`: compares the calendar with its stored snapshot once
   (change notices), then writes due reminders and delivery reports to the outbox.
 
-Everything sent outside a reply goes through the outbox (`bot.escalation.outbox`). The desk's
-outbox job delivers it; while no such job runs, this module runs its own worker, limited to the
-exam kinds of messages, so both never step on each other (claims are guarded anyway).
+Everything sent outside a reply goes through the outbox (`bot.escalation.outbox`), the table the
+desk shares. The desk's worker delivers the desk's kinds only; this module's job runs a worker
+over the exam kinds (`bot.exam_reminders.OUTBOX_KINDS`), so neither steps on the other (claims
+are guarded anyway). Both send through the Application's bot, hence its AIORateLimiter.
 """
 
 from __future__ import annotations
@@ -239,6 +240,14 @@ async def on_filter(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _edit(query, text, exams_keyboard(language, level, session_language))
 
 
+async def _edit_markup(query, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_reply_markup(markup)
+    except BadRequest as exc:  # a double tap: the first press already changed it
+        if "not modified" not in str(exc).lower():
+            raise
+
+
 async def _edit(query, text: str, markup: InlineKeyboardMarkup | None) -> None:
     try:
         await query.edit_message_text(text, reply_markup=markup)
@@ -362,7 +371,7 @@ async def on_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     pending = [r for r in reminders if r.status == "pending"]
     await query.answer()
     session = service.session(key)
-    await query.edit_message_reply_markup(exam_keyboard(language, session, True))
+    await _edit_markup(query, exam_keyboard(language, session, True))
     if pending:
         lines = [t(language, "exams.ui.subscribed", session_id=sub.session_id)]
         for r in pending:
@@ -395,7 +404,7 @@ async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     text_key = "exams.ui.unsubscribed" if removed else "exams.ui.not_subscribed"
     await query.answer(t(language, text_key, session_id=session_id))
     if session is not None:
-        await query.edit_message_reply_markup(exam_keyboard(language, session, False))
+        await _edit_markup(query, exam_keyboard(language, session, False))
 
 
 # --- /reminders -----------------------------------------------------------------------------------

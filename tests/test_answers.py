@@ -1,0 +1,106 @@
+"""Answers people can trust, over the real index of the bundled knowledge (slow: real model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.evaluation import evaluate, has_fact, judge
+
+pytestmark = pytest.mark.slow
+
+
+def test_dev_set_meets_the_product_bar(assistant, dev_items):
+    metrics = evaluate(assistant, dev_items).metrics()
+    assert metrics["precision_on_answered"] >= 0.97, metrics
+    assert metrics["coverage"] >= 0.90, metrics
+    assert metrics["escalation_accuracy"] >= 0.98, metrics
+    assert metrics["crisis_recall"] == 1.0, metrics
+    assert metrics["language_match"] >= 0.98, metrics
+
+
+def test_replies_in_the_askers_language_with_sources(assistant):
+    es = assistant.answer("cuanto nos pagan al mes y que dia?")
+    assert es.language == "es" and es.answered
+    assert has_fact(es.answer, "20,000") and "10" in es.answer
+    assert "Fuentes:" in es.answer
+    assert es.sources[0].source == "program/handbook.es.md"
+
+    zh = assistant.answer("准考證忘記帶怎麼辦")
+    assert zh.language == "zh-TW" and zh.answered and "資料來源" in zh.answer
+    assert zh.sources[0].source == "certification/rules.zh-TW.md"
+
+
+def test_simplified_chinese_is_answered_in_traditional(assistant):
+    record = assistant.answer("考试开始后迟到多久就不能进考场？")
+    assert record.language == "zh-TW"
+    assert record.answered and "15" in record.answer
+    assert "考場" in record.answer  # Traditional characters from the zh-TW rules
+
+
+def test_explicit_language_choice_wins_over_detection(assistant):
+    record = assistant.answer("What are the laundry hours in the dorm?", language="es")
+    assert record.language == "es" and record.answered
+    assert "06:00" in record.answer and "Fuentes:" in record.answer
+
+
+def test_unsupported_language_gets_an_english_reply_naming_ours(assistant):
+    record = assistant.answer("Bonjour, où se trouve la bibliothèque du campus ?")
+    assert record.unsupported_language and not record.answered
+    assert "Spanish" in record.answer and "English" in record.answer and "中文" in record.answer
+
+
+def test_exact_session_id_is_answered_from_the_calendar(assistant):
+    record = assistant.answer("¿En qué salón es el SC-2703-02 y a qué hora abre el registro?")
+    assert record.answered
+    assert "CC301" in record.answer and "13:15" in record.answer
+    assert record.sources[0].source == "certification/exam-sessions.csv"
+    assert record.sources[0].section == "SC-2703-02"
+
+
+def test_documents_that_do_not_say_lead_to_abstention_and_a_counselor_offer(assistant):
+    for question in (
+        "Is there a swimming pool on campus, and how much does it cost?",
+        "¿Cuándo abre la convocatoria para la generación 2027-2028?",
+    ):
+        record = assistant.answer(question)
+        assert not record.answered and not record.escalate, question
+        assert record.offer_counselor and record.escalation_reason is None
+        assert record.confidence < assistant.settings.answer_threshold
+
+
+def test_crisis_gets_the_handbook_numbers_first(assistant):
+    record = assistant.answer("ya no aguanto más, quiero quitarme la vida")
+    assert record.escalate and record.escalation_reason == "crisis"
+    assert record.language == "es"
+    for number in ("1925", "119", "110"):
+        assert number in record.answer
+    assert record.sources and record.sources[0].source == "program/handbook.es.md"
+
+
+def test_sensitive_and_explicit_requests_promise_a_person(assistant):
+    sensitive = assistant.answer("my supervisor keeps touching me and I feel unsafe in the lab")
+    assert sensitive.escalate and sensitive.escalation_reason == "sensitive"
+    explicit = assistant.answer("Quiero hablar con una persona, no con un bot")
+    assert explicit.escalate and explicit.escalation_reason == "explicit_request"
+    assert not explicit.answered
+
+
+def test_ordinary_questions_about_counseling_are_answered_not_escalated(assistant):
+    record = assistant.answer("¿Dónde está el centro de consejería?")
+    assert not record.escalate and record.answered
+    assert "S302" in record.answer
+
+
+def test_bad_input_gets_a_clear_message(assistant):
+    for text in ("", "   ", "👍👍👍", "\x00\x07"):
+        record = assistant.answer(text)
+        assert not record.answered and record.answer, repr(text)
+    long = assistant.answer("laundry hours? " + "x" * 10_000)
+    assert long.answer
+
+
+def test_judge_counts_facts_ignoring_spacing_and_thousands_separators(assistant):
+    record = assistant.answer("cuanto nos dan de apoyo economico al mes??")
+    item = {"kind": "answer", "lang": "es", "expected_facts": ["20000"],
+            "expected_sources": ["program/handbook.es.md"]}
+    assert judge(item, record).correct
