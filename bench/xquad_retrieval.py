@@ -260,13 +260,17 @@ def markdown(report: dict) -> str:
         "",
         f"- model: {report['model']}; zh text: {report['zh_script']}",
         f"- machine: {mach['nproc']} cores, {mach['cpu']}, Python {mach['python']}",
-        f"- questions per language: {report['questions_per_language']}; "
-        f"{report['searches']} searches in all",
-        f"- time: total {t['total_s']:.1f} s; model load {t['load_model_s']:.1f} s; "
-        f"embedding 720 paragraphs {embed_p:.1f} s; questions {embed_q:.1f} s; search "
-        + ", ".join(f"{m} {t[f'search_{m}_s']:.1f} s" for m in MODES),
+        (
+            f"- questions per language: {report['questions_per_language']}; "
+            f"{report['searches']} searches in all"
+        ),
+        (
+            f"- time: total {t['total_s']:.1f} s; model load {t['load_model_s']:.1f} s; "
+            f"embedding 720 paragraphs {embed_p:.1f} s; questions {embed_q:.1f} s; search "
+            + ", ".join(f"{m} {t[f'search_{m}_s']:.1f} s" for m in MODES)
+        ),
         "- language preference: passed, but no effect here (every paragraph is its own group)",
-        f"- acceptance (hybrid hit@1 >= dense and BM25 in all 9 directions): "
+        "- acceptance (hybrid hit@1 >= dense and BM25 in all 9 directions): "
         + ("PASS" if acc["passed"] else "FAIL in " + ", ".join(acc["failures"])),
     ]
     return "\n".join(lines)

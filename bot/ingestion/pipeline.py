@@ -18,6 +18,7 @@ from bot.ingestion.chunking import chunk_document, default_metadata
 from bot.ingestion.documents import Chunk, LoaderError, content_hash
 from bot.ingestion.loaders import LOADERS, load_document
 from bot.index import (
+    COLLECTION,
     IndexCorrupt,
     Manifest,
     build_bm25,
@@ -114,7 +115,8 @@ def ingest(
         old = None
     if old is None:
         report.rebuilt = True
-        for name in ("chroma", "bm25", "manifest.json", "chunks.jsonl"):
+        _drop_vectors(data_dir, chroma_host, chroma_port)
+        for name in ("bm25", "manifest.json", "chunks.jsonl"):
             target = data_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -181,6 +183,25 @@ def ingest(
     manifest.write(data_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _drop_vectors(data_dir: Path, host: str | None, port: int) -> None:
+    """Delete the collection through Chroma. Removing the folder underneath a client that this
+    process already opened on it (an earlier ingest, an open index) leaves that client writing to
+    a deleted database ("attempt to write a readonly database"); the folder goes only when Chroma
+    cannot open it at all."""
+    folder = data_dir / "chroma"
+    if not host and not folder.exists():
+        return
+    try:
+        client = chroma_client(data_dir, host, port)
+        if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
+            client.delete_collection(COLLECTION)
+    except Exception as exc:  # a damaged folder: start from nothing
+        if host:
+            raise
+        logger.warning("vector index in %s unreadable (%s): removing it", folder, exc)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _reconcile(store, keep: set[str], stale: list[str]) -> None:

@@ -1,0 +1,296 @@
+"""Warm, in-process latency of `Assistant.answer` against its floor, on the sample knowledge and
+on a synthetic corpus of ~10,000 chunks.
+
+  ask    `Assistant.answer(question)`: language detection, triage, calendar, hybrid retrieval
+         (query embedding, Chroma, BM25, fusion), extractive composition and the confidence gate.
+  floor  what any dense retriever pays: `embedder.embed_query(q)` plus one Chroma query,
+         `index.store.similarity_search_by_vector_with_relevance_scores(v, k=6)`.
+
+Protocol: the assistant is built once; one warm-up pass over the questions (not timed), then
+`--passes` passes; each pass times ask over every question, then the floor over every question
+(interleaved, so load drift hits both alike). p50/p95/mean are over all timed calls; the
+per-pass p50/p95 are printed too, with their median, and the load average beside each phase.
+A stage breakdown (one extra pass with timers wrapped around the assistant's parts, at run time;
+no code in bot/ is changed) shows where ask's time goes; when a target is missed, a cProfile of
+one pass is printed as well (`--profile` forces it).
+
+Targets: ask p95 <= 50 ms on the sample knowledge and <= 1.5 x the floor's p95; ask p95 <= 100 ms
+at 10,000 chunks.
+
+The 10k corpus (`bench/synthetic.py`) is cached under `bench/.cache/`; the first build embeds
+~9,300 chunks (~10 min on 2 quiet cores). `--skip-10k` leaves it out; `--no-build` uses it only
+when it is already built.
+
+Usage: python -m bench.latency [--limit N] [--passes 5] [--skip-10k] [--no-build] [--profile]
+                               [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import sys
+import time
+from pathlib import Path
+
+from bench._common import (
+    DATA,
+    DEV_SET,
+    KNOWLEDGE,
+    ensure_index,
+    load_questions,
+    loadavg,
+    machine,
+    machine_table,
+    md_table,
+    median_of,
+    settings_for,
+    summarize,
+    write_json,
+)
+
+TARGET_ASK_P95_MS = 50.0
+TARGET_RATIO = 1.5
+TARGET_10K_P95_MS = 100.0
+FLOOR_K = 6
+
+
+def floor_call(assistant, question: str, k: int = FLOOR_K) -> None:
+    index = assistant.retriever.index
+    vector = assistant.retriever.embedder.embed_query(question)
+    index.store.similarity_search_by_vector_with_relevance_scores(vector.tolist(), k=k)
+
+
+def time_calls(fn, questions: list[str]) -> list[float]:
+    out = []
+    for q in questions:
+        t0 = time.perf_counter()
+        fn(q)
+        out.append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
+    """Warm-up, then `passes` interleaved passes of ask and floor."""
+    load_before = loadavg()
+    for q in questions:  # warm-up: detector tables, vocabulary, Chroma caches
+        assistant.answer(q)
+        floor_call(assistant, q)
+    ask_all, floor_all, ask_runs, floor_runs, loads, wide_all = [], [], [], [], [], []
+    wide_k = assistant.retriever.candidates
+    for i in range(passes):
+        ask = time_calls(assistant.answer, questions)
+        flo = time_calls(lambda q: floor_call(assistant, q), questions)
+        wide_all += time_calls(lambda q: floor_call(assistant, q, wide_k), questions)
+        ask_all += ask
+        floor_all += flo
+        ask_runs.append(summarize(ask))
+        floor_runs.append(summarize(flo))
+        loads.append(loadavg())
+        log(f"  pass {i + 1}/{passes}: ask p50 {ask_runs[-1]['p50_ms']} p95 {ask_runs[-1]['p95_ms']} ms, "
+            f"floor p50 {floor_runs[-1]['p50_ms']} p95 {floor_runs[-1]['p95_ms']} ms (load {loads[-1]})")
+    ask_s, floor_s = summarize(ask_all), summarize(floor_all)
+    return {
+        "questions": len(questions),
+        "passes": passes,
+        "load_before": load_before,
+        "load_after": loadavg(),
+        "load_per_pass": loads,
+        "ask": ask_s,
+        "floor": floor_s,
+        "floor_wide": summarize(wide_all),
+        "floor_wide_k": wide_k,
+        "ask_per_pass": ask_runs,
+        "floor_per_pass": floor_runs,
+        "ask_p95_median_of_passes": median_of(ask_runs, "p95_ms"),
+        "floor_p95_median_of_passes": median_of(floor_runs, "p95_ms"),
+        "ratio_p50": round(ask_s["p50_ms"] / floor_s["p50_ms"], 2),
+        "ratio_p95": round(ask_s["p95_ms"] / floor_s["p95_ms"], 2),
+    }
+
+
+class _Timers:
+    """Wraps callables on live objects/modules with accumulating timers (restored afterwards)."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, list[float]] = {}
+        self._undo: list[tuple[object, str, object, bool]] = []
+
+    def wrap(self, owner, attr: str, label: str) -> None:
+        original = getattr(owner, attr)
+        had_own = isinstance(owner, type(sys)) or attr in getattr(owner, "__dict__", {})
+        bucket = self.totals.setdefault(label, [])
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                bucket.append((time.perf_counter() - t0) * 1000.0)
+
+        setattr(owner, attr, timed)
+        self._undo.append((owner, attr, original, had_own))
+
+    def restore(self) -> None:
+        for owner, attr, original, had_own in reversed(self._undo):
+            if had_own:
+                setattr(owner, attr, original)
+            else:
+                delattr(owner, attr)
+
+
+def stage_breakdown(assistant, questions: list[str]) -> list[list]:
+    """ms per question spent in each part of `answer` (one pass)."""
+    import bot.assistant as assistant_module
+
+    retriever = assistant.retriever
+    index = retriever.index
+    timers = _Timers()
+    timers.wrap(assistant.detector, "detect", "language detection")
+    timers.wrap(assistant.triager, "classify", "triage")
+    timers.wrap(assistant, "_calendar_answer", "calendar (parse + answer)")
+    timers.wrap(retriever, "search", "retriever.search (total)")
+    timers.wrap(retriever, "embed_query", "  query embedding")
+    timers.wrap(index.store, "similarity_search_by_vector_with_relevance_scores", "  Chroma query (k=40)")
+    timers.wrap(index.bm25, "get_scores", "  BM25 get_scores")
+    timers.wrap(retriever, "_exact_matches", "  exact-identifier scan")
+    timers.wrap(assistant_module, "compose", "extractive compose")
+    timers.wrap(assistant_module, "confidence", "confidence gate")
+    total = []
+    try:
+        total = time_calls(assistant.answer, questions)
+    finally:
+        timers.restore()
+    n = len(questions)
+    mean = sum(total) / n
+    rows = [["answer (total, with timer overhead)", round(mean, 2), 100]]
+    for label, samples in timers.totals.items():
+        per_q = sum(samples) / n
+        rows.append([label, round(per_q, 2), round(100 * per_q / mean)])
+    return rows
+
+
+def profile_pass(assistant, questions: list[str], top: int = 18) -> str:
+    prof = cProfile.Profile()
+    prof.enable()
+    for q in questions:
+        assistant.answer(q)
+    prof.disable()
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return buf.getvalue()
+
+
+def run_corpus(name: str, settings, questions: list[str], passes: int, target_p95: float,
+               profile: bool, log=print, ratio_target: bool = True) -> dict:
+    from bot.assistant import Assistant
+
+    log(f"[{name}] loading the assistant over {settings.data_dir} (load {loadavg()})")
+    t0 = time.perf_counter()
+    assistant = Assistant.from_settings(settings)
+    load_s = time.perf_counter() - t0
+    result = measure(assistant, questions, passes, log)
+    result["corpus"] = name
+    result["chunks"] = len(assistant.retriever.index.chunks)
+    result["assistant_load_s"] = round(load_s, 2)
+    result["breakdown"] = stage_breakdown(assistant, questions)
+    result["breakdown_load"] = loadavg()
+    result["target_p95_ms"] = target_p95
+    result["meets_p95"] = result["ask"]["p95_ms"] <= target_p95
+    result["meets_ratio"] = result["ratio_p95"] <= TARGET_RATIO if ratio_target else None
+    if profile or not result["meets_p95"] or result["meets_ratio"] is False:
+        result["profile"] = profile_pass(assistant, questions)
+        result["profile_load"] = loadavg()
+    return result
+
+
+def report(results: list[dict], info: dict) -> str:
+    out = ["# Puente latency (warm, in-process)", "", machine_table(info), ""]
+    rows = []
+    for r in results:
+        for what in ("ask", "floor"):
+            s = r[what]
+            rows.append([
+                r["corpus"], r["chunks"], what, s["n"], s["p50_ms"], s["p95_ms"], s["mean_ms"],
+                r[f"{what}_p95_median_of_passes"], f"{r['load_before']} → {r['load_after']}",
+            ])
+        s = r["floor_wide"]
+        rows.append([r["corpus"], r["chunks"], f"floor at k={r['floor_wide_k']} (info: the retriever's candidates)",
+                     s["n"], s["p50_ms"], s["p95_ms"], s["mean_ms"], "-", f"{r['load_before']} → {r['load_after']}"])
+    out.append(md_table(
+        ["corpus", "chunks", "call", "timed calls", "p50 ms", "p95 ms", "mean ms",
+         "median of per-pass p95", "load avg (before → after)"], rows))
+    out.append("")
+    trows = []
+    for r in results:
+        trows.append([r["corpus"], f"ask p95 ≤ {r['target_p95_ms']:g} ms", r["ask"]["p95_ms"],
+                      "PASS" if r["meets_p95"] else "MISS", r["load_after"]])
+        verdict = {True: "PASS", False: "MISS", None: "(info)"}[r["meets_ratio"]]
+        trows.append([r["corpus"], f"ask p95 ≤ {TARGET_RATIO}× floor p95", r["ratio_p95"],
+                      verdict, r["load_after"]])
+        trows.append([r["corpus"], "ask/floor at p50 (info)", r["ratio_p50"], "", r["load_after"]])
+    out.append(md_table(["corpus", "target", "measured", "verdict", "load avg"], trows))
+    for r in results:
+        out += ["", f"## Where ask's time goes: {r['corpus']} ({r['chunks']} chunks, "
+                f"load {r['breakdown_load']})", "",
+                md_table(["stage", "ms per question (mean)", "% of answer"], r["breakdown"])]
+        if r.get("profile"):
+            out += ["", f"<details><summary>cProfile, one pass, {r['corpus']} (load {r['profile_load']})"
+                    "</summary>", "", "```", r["profile"].strip(), "```", "</details>"]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--questions", type=Path, default=DEV_SET)
+    parser.add_argument("--limit", type=int)
+    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument("--synthetic-chunks", type=int, default=10_000)
+    parser.add_argument("--skip-10k", action="store_true", help="only the sample knowledge")
+    parser.add_argument("--no-build", action="store_true", help="skip the 10k corpus unless cached")
+    parser.add_argument("--profile", action="store_true", help="cProfile one pass even when targets pass")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+
+    import logging
+
+    logging.getLogger("bot").setLevel(logging.WARNING)
+    info = machine()
+    questions = [item["question"] for item in load_questions(args.questions, args.limit)]
+    sample = settings_for(args.data_dir, KNOWLEDGE)
+    ensure_index(sample, log)
+    results = [run_corpus("sample knowledge", sample, questions, args.passes, TARGET_ASK_P95_MS,
+                          args.profile, log)]
+    if not args.skip_10k:
+        from bench import synthetic
+
+        folder = None
+        if args.no_build:
+            from bot.config import DEFAULT_EMBEDDING_MODEL
+
+            candidate = synthetic.cache_dir(args.synthetic_chunks, DATA, DEFAULT_EMBEDDING_MODEL)
+            if (candidate / "manifest.json").exists():
+                folder = candidate
+            else:
+                log("10k corpus not cached; build it with `python -m bench.synthetic` (skipped)")
+        else:
+            folder = synthetic.build(args.synthetic_chunks, log=log)
+        if folder is not None:
+            big = settings_for(folder, KNOWLEDGE)
+            results.append(run_corpus(f"synthetic {args.synthetic_chunks // 1000}k", big, questions,
+                                      args.passes, TARGET_10K_P95_MS, args.profile, log,
+                                      ratio_target=False))
+    info["load_avg_at_end"] = loadavg()
+    print(report(results, info))
+    write_json(args.json, {"machine": info, "results": results})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

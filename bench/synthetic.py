@@ -1,0 +1,178 @@
+"""A deterministic synthetic index of ~10,000 chunks for latency at scale, cached on disk.
+
+The corpus is the real index's chunks (from `data/chunks.jsonl`, or a fresh ingest of
+`knowledge/`) plus perturbed copies of them until the wanted size is reached. Copy v (1, 2, ...)
+of a chunk:
+  - its sentences (or table cells, ' · ') are shuffled with a seeded RNG,
+  - its digits are remapped by a per-copy permutation (dates, rooms, session ids, phone numbers
+    all change, so exact-identifier matches stay as rare as in the real corpus),
+  - its source is `synthetic/vNN/<source>`, its group `synthetic/vNN/<group>` (the language
+    preference acts per copy, as for real parallel documents) and its title gets ` · vNN`.
+So the keyword and dense score distributions look like a larger knowledge base of the same
+kind, not like 10,000 duplicates.
+
+Vectors: the real chunks' vectors are copied from the real index (same model); every perturbed
+chunk is embedded with the real model (`embed_documents`, batches of 32) and added to Chroma
+with its vector, as `bench/xquad_retrieval.py` does. chunks.jsonl, the BM25 index and the
+manifest are written with `bot.index`, so `bot.index.open_index` and `Assistant.from_settings`
+open the result like any index.
+
+Cache: `bench/.cache/synthetic-<N>-<key>/` where key hashes the source chunks, the model and the
+generator version. The manifest is written last and marks the build complete; an interrupted
+build resumes (vectors already in Chroma are kept).
+
+Usage: python -m bench.synthetic [--chunks 10000]   (prints the folder when done)
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+from bench._common import CACHE, DATA, KNOWLEDGE, ensure_index, loadavg, settings_for
+
+GENERATOR_VERSION = 1
+_SENTENCE = re.compile(r"(?<=[.!?;。！？；])\s*|\n+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def perturb_text(text: str, rng: random.Random, digits: dict[str, str]) -> str:
+    if " · " in text:
+        parts, sep = text.split(" · "), " · "
+    else:
+        parts = [p.strip() for p in _SENTENCE.split(text) if p and p.strip()]
+        sep = "" if _CJK.search(text) else " "
+    if len(parts) > 1:
+        rng.shuffle(parts)
+    return "".join(digits.get(ch, ch) for ch in sep.join(parts))
+
+
+def variant_chunks(base: list, total: int) -> list:
+    """`base` followed by perturbed copies until there are `total` chunks (deterministic)."""
+    from bot.ingestion.documents import Chunk
+
+    out = list(base)
+    variant = 0
+    while len(out) < total:
+        variant += 1
+        rng = random.Random(1000 + variant)
+        perm = list("0123456789")
+        rng.shuffle(perm)
+        digits = dict(zip("0123456789", perm))
+        tag = f"v{variant:02d}"
+        for c in base:
+            if len(out) >= total:
+                break
+            text = perturb_text(c.text, rng, digits)
+            meta = dict(c.metadata)
+            title = meta.get("title", "")
+            meta["title"] = f"{title} · {tag}" if title else tag
+            meta["source"] = f"synthetic/{tag}/{c.metadata['source']}"
+            meta["group"] = f"synthetic/{tag}/{c.metadata.get('group', c.metadata['source'])}"
+            if c.embed_text.endswith(c.text):
+                head = c.embed_text[: len(c.embed_text) - len(c.text)]
+                remap = lambda s: "".join(digits.get(ch, ch) for ch in s)  # noqa: E731
+                head = remap(head)
+                head = head.replace(remap(title), meta["title"], 1) if title else head
+                embed = head + text
+            else:
+                embed = f"{meta['title']}\n{text}"
+            cid = f"{meta['source']}#{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+            out.append(Chunk(cid, text, embed, meta))
+    seen: dict[str, int] = {}
+    for c in out:
+        seen[c.id] = seen.get(c.id, 0) + 1
+        if seen[c.id] > 1:
+            c.id = f"{c.id}-{seen[c.id]}"
+    return out
+
+
+def _base_index(log) -> Path:
+    settings = settings_for(DATA, KNOWLEDGE)
+    ensure_index(settings, log)
+    return DATA
+
+
+def cache_dir(total: int, base_dir: Path, model: str) -> Path:
+    digest = hashlib.sha256()
+    digest.update((base_dir / "chunks.jsonl").read_bytes())
+    digest.update(f"{model}|{total}|{GENERATOR_VERSION}".encode())
+    return CACHE / f"synthetic-{total}-{digest.hexdigest()[:10]}"
+
+
+def build(total: int = 10_000, *, log=print, embedder=None) -> Path:
+    """The folder of a complete synthetic index of `total` chunks (built now or reused)."""
+    from bot.config import DEFAULT_EMBEDDING_MODEL
+    from bot.embeddings import LangChainEmbeddings, load_embedder
+    from bot.index import Manifest, build_bm25, chroma_client, read_chunks, vector_store, write_chunks
+
+    base_dir = _base_index(log)
+    model = json.loads((base_dir / "manifest.json").read_text())["embedding_model"]
+    if model != DEFAULT_EMBEDDING_MODEL:
+        raise SystemExit(f"{base_dir} was built with {model}, expected {DEFAULT_EMBEDDING_MODEL}")
+    out = cache_dir(total, base_dir, model)
+    if (out / "manifest.json").exists():
+        log(f"synthetic index: reusing {out}")
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    base = read_chunks(base_dir)
+    chunks = variant_chunks(base, total)
+    embedder = embedder or load_embedder(model)
+    store = vector_store(chroma_client(out), LangChainEmbeddings(embedder))
+    coll = store._collection
+    have = set(coll.get(include=[])["ids"])
+
+    def meta(c) -> dict[str, str]:
+        return {k: str(v) for k, v in c.metadata.items() if v is not None}
+
+    # The real chunks: their vectors from the real index.
+    base_ids = [c.id for c in base if c.id not in have]
+    if base_ids:
+        real = chroma_client(base_dir).get_collection("puente")
+        for start in range(0, len(base_ids), 200):
+            got = real.get(ids=base_ids[start : start + 200], include=["embeddings", "documents", "metadatas"])
+            coll.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
+                     metadatas=got["metadatas"])
+    # The perturbed copies: embedded now, in batches of 32, resumable.
+    todo = [c for c in chunks[len(base):] if c.id not in have]
+    started, done = time.perf_counter(), 0
+    log(f"synthetic index: {len(chunks)} chunks, {len(todo)} to embed into {out} (load {loadavg()})")
+    for start in range(0, len(todo), 32):
+        batch = todo[start : start + 32]
+        vectors = embedder.embed_documents([c.embed_text for c in batch])
+        coll.add(ids=[c.id for c in batch], embeddings=vectors.tolist(),
+                 documents=[c.embed_text for c in batch], metadatas=[meta(c) for c in batch])
+        done += len(batch)
+        if done % 640 < 32 or done == len(todo):
+            rate = done / max(time.perf_counter() - started, 1e-9)
+            log(f"  embedded {done}/{len(todo)} ({rate:.1f} chunks/s, load {loadavg()})")
+    count = coll.count()
+    if count != len(chunks):
+        raise SystemExit(f"synthetic index holds {count} vectors, expected {len(chunks)}")
+    write_chunks(out, chunks)
+    build_bm25(chunks, out)
+    manifest = Manifest(model)
+    for c in chunks:
+        entry = manifest.files.setdefault(c.source, {"hash": "synthetic", "chunk_ids": []})
+        entry["chunk_ids"].append(c.id)
+    manifest.write(out)  # last: marks the build complete
+    log(f"synthetic index ready in {time.perf_counter() - started:.0f} s: {out}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    args = parser.parse_args(argv)
+    print(build(args.chunks, log=lambda m: print(m, flush=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
