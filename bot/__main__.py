@@ -120,12 +120,28 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_search(assistant.retriever, args)
         if command == "eval":
             return cmd_eval(assistant, args)
-    except IndexProblem as exc:
-        print(f"puente: {exc}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a known start-up problem is one clear message
+        problem = startup_problem(exc)
+        if problem is None:
+            raise
+        print(f"puente: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def startup_problem(exc: BaseException) -> str | None:
+    """The one-line message for a problem a person fixes in a file or a setting (no traceback):
+    the index, the roster, the exam calendar, the Telegram settings, the database; else None."""
+    from bot.channels.telegram.app import TelegramSetupError
+    from bot.escalation.roster import RosterError
+    from bot.exams import CalendarError
+    from bot.storage.db import DatabaseUnavailable
+
+    if isinstance(exc, (IndexProblem, RosterError, CalendarError, TelegramSetupError, DatabaseUnavailable)):
+        return str(exc)
+    return None
 
 
 def run(settings: Settings) -> int:

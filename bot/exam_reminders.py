@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.escalation.outbox import FAILED, PENDING, SENDING, SENT, Outbox, OutboxMessage
+from bot.escalation.outbox import FAILED, PENDING, SENDING, SENT, Outbox
 from bot.exams import (
     ExamCalendar,
     ExamSession,
@@ -742,40 +742,6 @@ class ExamReminders:
         """One run of the periodic job: due reminders and due delivery reports to the outbox."""
         now = now or self.clock()
         return len(self.enqueue_due(now)), len(self.enqueue_reports(now))
-
-
-class KindsOutbox(Outbox):
-    """The same outbox table, seen through some kinds only: a worker over it delivers just those
-    (claims stay guarded, so it can run next to a worker over the whole outbox)."""
-
-    def __init__(self, outbox: Outbox, kinds: Iterable[str]) -> None:
-        super().__init__(
-            outbox.db, clock=outbox.clock, base_delay=outbox.base_delay,
-            max_delay=outbox.max_delay, max_attempts=outbox.max_attempts,
-            claim_timeout=outbox.claim_timeout,
-        )  # fmt: skip
-        self.kinds = tuple(kinds)
-
-    def due(self, now: datetime | None = None, limit: int = 50) -> list[OutboxMessage]:
-        now = now or self.clock()
-        o = schema.outbox
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(o.c.id)
-                .where(
-                    o.c.kind.in_(self.kinds),
-                    sa.or_(
-                        sa.and_(o.c.status == PENDING, o.c.not_before <= now),
-                        sa.and_(
-                            o.c.status == SENDING,
-                            o.c.claimed_at <= now - self.claim_timeout,
-                        ),
-                    ),
-                )
-                .order_by(o.c.not_before, o.c.id)
-                .limit(limit)
-            ).all()
-        return [m for m in (self.get(row.id) for row in rows) if m is not None]
 
 
 # --------------------------------------------------------------------------------------------

@@ -179,7 +179,7 @@ def open_index(data_dir: Path, embedder, *, chroma_host: str | None = None, chro
 
     manifest = Manifest.read(data_dir)
     if manifest is None:
-        raise IndexMissing(f"no index in {data_dir}; run `python ingest.py` first")
+        raise IndexMissing(f"no index in {data_dir}; {REBUILD_HINT} (or `python ingest.py`)")
     if manifest.embedding_model != embedder.name:
         raise IndexModelMismatch(
             f"the index in {data_dir} was built with {manifest.embedding_model!r}, not "

@@ -6,7 +6,7 @@ import logging
 
 # Loggers that would leak secrets or drown the log at INFO: httpx logs every request URL, and a
 # Bot API URL carries the bot token.
-_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler")
+_QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler", "bm25s", "chromadb")
 
 
 def configure_logging(level: str | int = "INFO") -> None:

@@ -17,7 +17,7 @@ def build_services(settings: Settings, assistant) -> Services:
 
     Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.migrate()
+    db.migrate_with_retries()  # DatabaseUnavailable (a clear message) when it never works
     users = UserStore(db)
     desk = build_desk(settings, db)
     exams = build_exam_reminders(settings, db, assistant, roster=getattr(desk, "roster", None))

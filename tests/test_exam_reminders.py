@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.escalation.outbox import Outbox, OutboxWorker
+from bot.escalation.outbox import KindsOutbox, Outbox, OutboxWorker
 from bot.escalation.roster import parse_roster
 from bot.exam_reminders import (
     KIND_DEADLINE,
@@ -19,7 +19,6 @@ from bot.exam_reminders import (
     OUTBOX_REMINDER,
     OUTBOX_REPORT,
     ExamReminders,
-    KindsOutbox,
     diff_calendars,
 )
 from bot.exams import ExamCalendar

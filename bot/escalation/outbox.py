@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -113,11 +113,11 @@ class Outbox:
         if isinstance(reply_markup_json, dict):
             reply_markup_json = json.dumps(reply_markup_json, ensure_ascii=False)
         now = self.clock()
-        values = dict(
-            dedupe_key=dedupe_key, chat_id=chat_id, thread_id=thread_id, text=text, kind=kind,
-            case_id=case_id, reply_markup_json=reply_markup_json, status=PENDING, attempts=0,
-            not_before=not_before or now, created_at=now,
-        )  # fmt: skip
+        values = {
+            "dedupe_key": dedupe_key, "chat_id": chat_id, "thread_id": thread_id, "text": text, "kind": kind,
+            "case_id": case_id, "reply_markup_json": reply_markup_json, "status": PENDING, "attempts": 0,
+            "not_before": not_before or now, "created_at": now,
+        }  # fmt: skip
         try:
             with self.db.transaction() as conn:
                 return conn.execute(schema.outbox.insert().values(**values)).inserted_primary_key[0]
@@ -186,7 +186,7 @@ class Outbox:
                     telegram_message_id=telegram_message_id,
                     claim_token=None,
                     last_error=None,
-                )  # fmt: skip
+                )
             )
 
     def mark_failed(
@@ -257,6 +257,41 @@ class Outbox:
         o = schema.outbox
         with self.db.connect() as conn:
             return conn.execute(sa.select(o.c.id).where(o.c.dedupe_key == dedupe_key)).scalar()
+
+
+
+class KindsOutbox(Outbox):
+    """The same outbox table, seen through some kinds only: a worker over it delivers just those
+    (claims stay guarded, so it can run next to a worker over the whole outbox)."""
+
+    def __init__(self, outbox: Outbox, kinds: Iterable[str]) -> None:
+        super().__init__(
+            outbox.db, clock=outbox.clock, base_delay=outbox.base_delay,
+            max_delay=outbox.max_delay, max_attempts=outbox.max_attempts,
+            claim_timeout=outbox.claim_timeout,
+        )  # fmt: skip
+        self.kinds = tuple(kinds)
+
+    def due(self, now: datetime | None = None, limit: int = 50) -> list[OutboxMessage]:
+        now = now or self.clock()
+        o = schema.outbox
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(o.c.id)
+                .where(
+                    o.c.kind.in_(self.kinds),
+                    sa.or_(
+                        sa.and_(o.c.status == PENDING, o.c.not_before <= now),
+                        sa.and_(
+                            o.c.status == SENDING,
+                            o.c.claimed_at <= now - self.claim_timeout,
+                        ),
+                    ),
+                )
+                .order_by(o.c.not_before, o.c.id)
+                .limit(limit)
+            ).all()
+        return [m for m in (self.get(row.id) for row in rows) if m is not None]
 
 
 def _message(row: Any) -> OutboxMessage:

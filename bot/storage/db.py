@@ -23,6 +23,22 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened or written: a bad path, a lock held too long, a server down."""
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """An error that says the database cannot be reached or written right now (locked, busy, no
+    file, server down), as opposed to a bug in a query."""
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError, DatabaseUnavailable))
+
+
+def reason_of(exc: BaseException) -> str:
+    """The driver's own words ("database is locked"), without SQLAlchemy's SQL and links."""
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0]
+
+
 class Database:
     """The engine plus `migrate()`, `transaction()` (commit or roll back) and `connect()`."""
 
@@ -61,6 +77,34 @@ class Database:
     def open(self) -> None:
         """Connect and bring the schema up to date (called from the channel's start-up)."""
         self.migrate()
+
+    def migrate_with_retries(self, attempts: int = 3, delay_s: float = 2.0) -> list[str]:
+        """`migrate()` at start-up, retried while the database is unavailable (locked, a server
+        still starting); then `DatabaseUnavailable` with a message naming the database."""
+        import time
+
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.migrate()
+            except (sa.exc.OperationalError, sa.exc.InterfaceError, OSError) as exc:
+                reason = reason_of(exc)
+                if attempt == attempts:
+                    raise DatabaseUnavailable(
+                        f"the database {self.safe_url} cannot be opened or written ({reason}); "
+                        "check DATABASE_URL, that its folder exists and is writable, and that "
+                        "no other program holds a lock on it"
+                    ) from exc
+                logger.warning(
+                    "the database %s is unavailable (%s); retrying in %gs (attempt %d of %d)",
+                    self.safe_url, reason, delay_s, attempt, attempts,
+                )  # fmt: skip
+                self.close()
+                time.sleep(delay_s)
+        return []
+
+    @property
+    def safe_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
         if self._engine is not None:

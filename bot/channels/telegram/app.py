@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -31,6 +30,7 @@ from .common import FEEDBACK_DOWN, FEEDBACK_UP, FORGET_PREFIX, HUMAN, LANG_PREFI
 from .errors import on_error
 from .ordering import ChatOrderedUpdateProcessor
 from .ratelimit import SlidingWindowLimiter
+from .retry import RetryingRateLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ MENU_LANGUAGES: tuple[tuple[str | None, str], ...] = (
     ("es", "es"),
     ("zh", "zh-TW"),
 )
-RATE_LIMIT_RETRIES = 3  # how often AIORateLimiter retries a call after Telegram's RetryAfter
+RATE_LIMIT_RETRIES = 8  # how often a call is retried after Telegram's RetryAfter (429)
 
 
 class TelegramSetupError(RuntimeError):
@@ -70,7 +70,7 @@ def build_application(
         .token(settings.telegram_bot_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(max_retries=RATE_LIMIT_RETRIES))
+        .rate_limiter(RetryingRateLimiter(max_retries=RATE_LIMIT_RETRIES))
         .concurrent_updates(ChatOrderedUpdateProcessor(max_running))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)

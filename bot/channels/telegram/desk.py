@@ -54,14 +54,7 @@ from bot.escalation.cases import (
     InvalidTransition,
     NotAllowed,
 )
-from bot.escalation.outbox import (
-    PENDING,
-    SENDING,
-    DeliveryReport,
-    Outbox,
-    OutboxMessage,
-    OutboxWorker,
-)
+from bot.escalation.outbox import DeliveryReport, KindsOutbox, Outbox, OutboxWorker
 from bot.escalation.relay import (
     buttons,
     case_card,
@@ -192,43 +185,6 @@ async def send_message(
     return sent.message_id
 
 
-class DeskOutbox(Outbox):
-    """The shared outbox table, seen through the desk's kinds only (claims stay guarded, so it
-    runs safely next to the exam reminders' worker)."""
-
-    def __init__(self, outbox: Outbox, kinds: tuple[str, ...] = DESK_KINDS) -> None:
-        super().__init__(
-            outbox.db, clock=outbox.clock, base_delay=outbox.base_delay,
-            max_delay=outbox.max_delay, max_attempts=outbox.max_attempts,
-            claim_timeout=outbox.claim_timeout,
-        )  # fmt: skip
-        self.kinds = kinds
-
-    def due(self, now: Any = None, limit: int = 50) -> list[OutboxMessage]:
-        now = now or self.clock()
-        o = schema.outbox
-        with self.db.connect() as conn:
-            ids = (
-                conn.execute(
-                    sa.select(o.c.id)
-                    .where(
-                        o.c.kind.in_(self.kinds),
-                        sa.or_(
-                            sa.and_(o.c.status == PENDING, o.c.not_before <= now),
-                            sa.and_(
-                                o.c.status == SENDING, o.c.claimed_at <= now - self.claim_timeout
-                            ),
-                        ),
-                    )
-                    .order_by(o.c.not_before, o.c.id)
-                    .limit(limit)
-                )
-                .scalars()
-                .all()
-            )
-        return [m for m in (self.get(i) for i in ids) if m is not None]
-
-
 @dataclass
 class _Delivery:
     lock: asyncio.Lock
@@ -265,8 +221,16 @@ async def deliver(application: Application) -> DeliveryReport | None:
 
 
 async def run_outbox(application: Application, desk: Any) -> DeliveryReport:
-    """`OutboxWorker.run_once()` in a thread (its database calls block), sending through the
-    Application's own loop."""
+    """One round of the desk's deliveries."""
+    outbox = KindsOutbox(desk.outbox, DESK_KINDS)
+    return await run_worker_once(application, outbox, clock=desk.clock, batch_size=BATCH)
+
+
+async def run_worker_once(
+    application: Application, outbox: Outbox, *, clock: Any = None, batch_size: int = BATCH
+) -> DeliveryReport:
+    """`OutboxWorker.run_once()` in a thread (its database calls block), each Bot API call handed
+    back to the Application's own loop, where the HTTP client and AIORateLimiter live."""
     loop = asyncio.get_running_loop()
     bot = application.bot
 
@@ -277,7 +241,8 @@ async def run_outbox(application: Application, desk: Any) -> DeliveryReport:
         )
         return await asyncio.wrap_future(future)
 
-    worker = OutboxWorker(DeskOutbox(desk.outbox), send, desk.clock, batch_size=BATCH)
+    options = {"batch_size": batch_size} | ({"clock": clock} if clock else {})
+    worker = OutboxWorker(outbox, send, **options)
     return await asyncio.to_thread(asyncio.run, worker.run_once())
 
 

@@ -561,24 +561,13 @@ async def deliver_exam_messages(application: Application, service) -> None:
     Like the desk's, the worker runs in a thread (its database calls block) and hands each Bot
     API call back to the Application's loop, where the HTTP client and AIORateLimiter live.
     """
-    from bot.escalation.outbox import OutboxWorker
-    from bot.exam_reminders import KindsOutbox
+    from bot.escalation.outbox import KindsOutbox
 
-    from .desk import send_message
+    from .desk import run_worker_once
 
-    loop = asyncio.get_running_loop()
-    bot = application.bot
-
-    async def send(chat_id: int, text: str, reply_markup: dict | None, **kwargs: Any) -> int:
-        future = asyncio.run_coroutine_threadsafe(
-            send_message(bot, chat_id, text, reply_markup, thread_id=kwargs.get("thread_id")),
-            loop,
-        )
-        return await asyncio.wrap_future(future)
-
-    worker = OutboxWorker(KindsOutbox(service.outbox, EXAM_OUTBOX_KINDS), send, batch_size=BATCH)
+    outbox = KindsOutbox(service.outbox, EXAM_OUTBOX_KINDS)
     for _ in range(MAX_ROUNDS):  # bounded: a full batch, or reports that just became due
-        report = await asyncio.to_thread(asyncio.run, worker.run_once())
+        report = await run_worker_once(application, outbox, batch_size=BATCH)
         written = await asyncio.to_thread(service.enqueue_reports)
         if not (report.sent + report.retried + report.failed >= BATCH or written):
             break
