@@ -75,6 +75,12 @@ def summarize(samples_ms: list[float]) -> dict[str, float]:
     }
 
 
+def best_of_passes(passes: list[list[float]]) -> list[float]:
+    """Per question, the fastest of its timed passes: an estimate of the uncontended cost that a
+    busy machine (other processes preempting us) inflates much less than the raw samples."""
+    return [min(times) for times in zip(*passes)] if passes else []
+
+
 def median_of(runs: list[dict[str, float]], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 2)
 

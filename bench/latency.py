@@ -39,6 +39,7 @@ from bench._common import (
     DATA,
     DEV_SET,
     KNOWLEDGE,
+    best_of_passes,
     ensure_index,
     load_questions,
     loadavg,
@@ -79,11 +80,16 @@ def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
         assistant.answer(q)
         floor_call(assistant, q)
     ask_all, floor_all, ask_runs, floor_runs, loads, wide_all = [], [], [], [], [], []
+    ask_passes, floor_passes, wide_passes = [], [], []
     wide_k = assistant.retriever.candidates
     for i in range(passes):
         ask = time_calls(assistant.answer, questions)
         flo = time_calls(lambda q: floor_call(assistant, q), questions)
-        wide_all += time_calls(lambda q: floor_call(assistant, q, wide_k), questions)
+        wide = time_calls(lambda q: floor_call(assistant, q, wide_k), questions)
+        wide_all += wide
+        ask_passes.append(ask)
+        floor_passes.append(flo)
+        wide_passes.append(wide)
         ask_all += ask
         floor_all += flo
         ask_runs.append(summarize(ask))
@@ -92,7 +98,7 @@ def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
         log(f"  pass {i + 1}/{passes}: ask p50 {ask_runs[-1]['p50_ms']} p95 {ask_runs[-1]['p95_ms']} ms, "
             f"floor p50 {floor_runs[-1]['p50_ms']} p95 {floor_runs[-1]['p95_ms']} ms (load {loads[-1]})")
     ask_s, floor_s = summarize(ask_all), summarize(floor_all)
-    return {
+    out = {
         "questions": len(questions),
         "passes": passes,
         "load_before": load_before,
@@ -101,6 +107,9 @@ def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
         "ask": ask_s,
         "floor": floor_s,
         "floor_wide": summarize(wide_all),
+        "ask_best": summarize(best_of_passes(ask_passes)),
+        "floor_best": summarize(best_of_passes(floor_passes)),
+        "floor_wide_best": summarize(best_of_passes(wide_passes)),
         "floor_wide_k": wide_k,
         "ask_per_pass": ask_runs,
         "floor_per_pass": floor_runs,
@@ -109,6 +118,9 @@ def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
         "ratio_p50": round(ask_s["p50_ms"] / floor_s["p50_ms"], 2),
         "ratio_p95": round(ask_s["p95_ms"] / floor_s["p95_ms"], 2),
     }
+    for key in ("p50_ms", "p95_ms"):
+        out[f"ratio_best_{key[:3]}"] = round(out["ask_best"][key] / out["floor_best"][key], 2)
+    return out
 
 
 class _Timers:
@@ -212,18 +224,19 @@ def report(results: list[dict], info: dict) -> str:
     out = ["# Puente latency (warm, in-process)", "", machine_table(info), ""]
     rows = []
     for r in results:
-        for what in ("ask", "floor"):
-            s = r[what]
-            rows.append([
-                r["corpus"], r["chunks"], what, s["n"], s["p50_ms"], s["p95_ms"], s["mean_ms"],
-                r[f"{what}_p95_median_of_passes"], f"{r['load_before']} → {r['load_after']}",
-            ])
-        s = r["floor_wide"]
-        rows.append([r["corpus"], r["chunks"], f"floor at k={r['floor_wide_k']} (info: the retriever's candidates)",
-                     s["n"], s["p50_ms"], s["p95_ms"], s["mean_ms"], "-", f"{r['load_before']} → {r['load_after']}"])
+        load = f"{r['load_before']} → {r['load_after']}"
+        for what, label in (("ask", "ask"), ("floor", "floor (k=6)"),
+                            ("floor_wide", f"floor at k={r['floor_wide_k']} (the retriever's candidates)")):
+            s, b = r[what], r[f"{what}_best"]
+            rows.append([r["corpus"], r["chunks"], label, s["n"], s["p50_ms"], s["p95_ms"], s["mean_ms"],
+                         r.get(f"{what}_p95_median_of_passes", "-"), b["p50_ms"], b["p95_ms"], load])
     out.append(md_table(
         ["corpus", "chunks", "call", "timed calls", "p50 ms", "p95 ms", "mean ms",
-         "median of per-pass p95", "load avg (before → after)"], rows))
+         "median of per-pass p95", "best-of-passes p50", "best-of-passes p95",
+         "load avg (before → after)"], rows))
+    out.append("")
+    out.append("best-of-passes: per question, the fastest of its timed passes, then p50/p95 over the "
+               "questions; an estimate of the uncontended cost when the load average is high.")
     out.append("")
     trows = []
     for r in results:
@@ -233,6 +246,11 @@ def report(results: list[dict], info: dict) -> str:
         trows.append([r["corpus"], f"ask p95 ≤ {TARGET_RATIO}× floor p95", r["ratio_p95"],
                       verdict, r["load_after"]])
         trows.append([r["corpus"], "ask/floor at p50 (info)", r["ratio_p50"], "", r["load_after"]])
+        best = r["ask_best"]["p95_ms"]
+        trows.append([r["corpus"], f"best-of-passes ask p95 ≤ {r['target_p95_ms']:g} ms (info)", best,
+                      "pass" if best <= r["target_p95_ms"] else "miss", r["load_after"]])
+        trows.append([r["corpus"], "best-of-passes ask/floor p95 (p50) (info)",
+                      f"{r['ratio_best_p95']} ({r['ratio_best_p50']})", "", r["load_after"]])
     out.append(md_table(["corpus", "target", "measured", "verdict", "load avg"], trows))
     for r in results:
         out += ["", f"## Where ask's time goes: {r['corpus']} ({r['chunks']} chunks, "
@@ -253,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--synthetic-chunks", type=int, default=10_000)
     parser.add_argument("--skip-10k", action="store_true", help="only the sample knowledge")
     parser.add_argument("--no-build", action="store_true", help="skip the 10k corpus unless cached")
+    parser.add_argument("--synthetic-vectors", choices=("embedded", "noisy"), default="embedded",
+                        help="embedded: copies embedded with the model (slow first build); noisy: "
+                             "original vectors plus noise (fast build, see bench/synthetic.py)")
     parser.add_argument("--profile", action="store_true", help="cProfile one pass even when targets pass")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -274,16 +295,17 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_build:
             from bot.config import DEFAULT_EMBEDDING_MODEL
 
-            candidate = synthetic.cache_dir(args.synthetic_chunks, DATA, DEFAULT_EMBEDDING_MODEL)
+            candidate = synthetic.cache_dir(args.synthetic_chunks, args.data_dir, DEFAULT_EMBEDDING_MODEL,
+                                            args.synthetic_vectors)
             if (candidate / "manifest.json").exists():
                 folder = candidate
             else:
                 log("10k corpus not cached; build it with `python -m bench.synthetic` (skipped)")
         else:
-            folder = synthetic.build(args.synthetic_chunks, log=log)
+            folder = synthetic.build(args.synthetic_chunks, log=log, vectors=args.synthetic_vectors)
         if folder is not None:
             big = settings_for(folder, KNOWLEDGE)
-            results.append(run_corpus(f"synthetic {args.synthetic_chunks // 1000}k", big, questions,
+            results.append(run_corpus(f"synthetic {args.synthetic_chunks // 1000}k ({args.synthetic_vectors})", big, questions,
                                       args.passes, TARGET_10K_P95_MS, args.profile, log,
                                       ratio_target=False))
     info["load_avg_at_end"] = loadavg()

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_search(assistant.retriever, args)
         if command == "eval":
             return cmd_eval(assistant, args)
-    except Exception as exc:  # noqa: BLE001 - a known start-up problem is one clear message
+    except Exception as exc:  # a known start-up problem is one clear message; else re-raised
         problem = startup_problem(exc)
         if problem is None:
             raise

@@ -56,7 +56,7 @@ def env_for(data_dir: Path, knowledge_dir: Path) -> dict[str, str]:
 def run(args: list[str], env: dict[str, str], timeout: float = 900) -> tuple[subprocess.CompletedProcess, float]:
     started = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, *args], check=False, cwd=ROOT, env=env, capture_output=True, text=True,
         encoding="utf-8", timeout=timeout,
     )
     return proc, time.perf_counter() - started
@@ -126,9 +126,10 @@ def test_ask_batch_json_answers_every_line_in_order_with_one_model_load(
     assert sum(r["answered"] for r in records) >= 40
     assert sum(r["escalate"] for r in records) >= 10
 
-    # Loaded once: counted exactly, and the batch costs far less than 120 single runs.
+    # Loaded once: counted exactly. The time bound is loose on purpose (a shared 2-core machine
+    # varies 3x); the count is the real check, the time only catches something grossly wrong.
     assert "COUNTS {'load_embedder': 1, 'open_index': 1}" in proc.stderr
-    assert batch_s < max(60.0, 10 * single_s), (batch_s, single_s)
+    assert batch_s < max(120.0, 20 * single_s), (batch_s, single_s)
 
 
 def test_search_finds_the_csv_row_by_session_id(real_env):

@@ -13,7 +13,13 @@ import pytest
 from bot.index import LoadedIndex, build_bm25, open_index
 from bot.ingestion.documents import Chunk
 from bot.ingestion.pipeline import ingest
-from bot.retrieval import KEYWORD_WEIGHT, OTHER_VERSION_FACTOR, HybridRetriever, identifiers
+from bot.retrieval import (
+    KEYWORD_WEIGHT,
+    LANGUAGE_BIAS,
+    OTHER_VERSION_FACTOR,
+    HybridRetriever,
+    identifiers,
+)
 from tests.fakes import HashEmbedder
 
 # --- helpers --------------------------------------------------------------------------------
@@ -266,18 +272,47 @@ def test_the_other_version_is_scaled_down_not_dropped():
         _chunk("guide-en", "Check-in opens at 08:45 in AI501.", language="en", group="guide"),
         _chunk("guide-es", "El registro abre a las 08:45 en AI501.", language="es", group="guide"),
         _chunk("parking-en", "Parking near AI501 costs NT$40.", language="en", group="parking"),
+        _chunk("menu-es", "El menú del comedor cambia cada semana.", language="es", group="menu"),
     ]
-    retriever = scripted_retriever(chunks, {"guide-en": 0.9, "guide-es": 0.8, "parking-en": 0.5})
-    plain = {h.chunk.id: h.score for h in retriever.search("AI501 08:45", k=3)}
-    es = {h.chunk.id: h.score for h in retriever.search("AI501 08:45", k=3, language="es")}
-    assert set(es) == set(plain) == {"guide-en", "guide-es", "parking-en"}
+    sims = {"guide-en": 0.9, "guide-es": 0.8, "parking-en": 0.5, "menu-es": 0.4}
+    retriever = scripted_retriever(chunks, sims)
+    plain = {h.chunk.id: h.score for h in retriever.search("AI501 08:45", k=4)}
+    es = {h.chunk.id: h.score for h in retriever.search("AI501 08:45", k=4, language="es")}
+    assert set(es) == set(plain) == {"guide-en", "guide-es", "parking-en", "menu-es"}
     assert es["guide-en"] == pytest.approx(plain["guide-en"] * OTHER_VERSION_FACTOR)
     assert es["guide-es"] == pytest.approx(plain["guide-es"])
-    # No Spanish version of the parking page exists: the English one keeps its score.
-    assert es["parking-en"] == pytest.approx(plain["parking-en"])
+    # No Spanish version of the parking page exists: the English one is not scaled down (it gets
+    # the es->en same-language offset back instead, see the next test).
+    assert es["parking-en"] >= plain["parking-en"]
     # A language no document is written in changes nothing.
-    zh = {h.chunk.id: h.score for h in retriever.search("AI501 08:45", k=3, language="zh-TW")}
+    zh = {h.chunk.id: h.score for h in retriever.search("AI501 08:45", k=4, language="zh-TW")}
     assert zh == pytest.approx(plain)
+
+
+def test_a_passage_only_in_another_language_gets_the_same_language_bias_back():
+    chunks = [
+        _chunk("faq-es", "Preguntas sobre la certificación de IA y sus descuentos.", language="es",
+               group="faq"),
+        _chunk("faq-en", "Questions about the AI certification and its discounts.", language="en",
+               group="faq"),
+        _chunk("rules-en", "Level 1 has 60 multiple-choice questions.", language="en",
+               group="rules"),
+        _chunk("lesson", "Traditional characters: 考試 · English: exam · Spanish: examen",
+               language="zh-TW", group="lesson"),
+    ]
+    # The model scores the Spanish FAQ a little above the English rules that answer (same-language
+    # bias); the lesson is a mixed-language document.
+    sims = {"faq-es": 0.86, "faq-en": 0.80, "rules-en": 0.835, "lesson": 0.70}
+    retriever = scripted_retriever(chunks, sims)
+    question = "¿cuántas preguntas?"
+    assert retriever.search(question, k=1, mode="dense")[0].chunk.id == "faq-es"
+    hits = {h.chunk.id: h for h in retriever.search(question, k=4, language="es")}
+    assert hits["rules-en"].dense == pytest.approx(0.835 + LANGUAGE_BIAS[("es", "en")])
+    assert hits["faq-en"].dense == pytest.approx(0.80)  # has a Spanish version: no offset
+    assert hits["lesson"].dense == pytest.approx(0.70)  # mixed languages: no offset
+    # Between Chinese and the Latin languages no offset is applied (see BIASED_PAIRS).
+    zh = {h.chunk.id: h for h in retriever.search("幾題", k=4, language="zh-TW")}
+    assert zh["rules-en"].dense == pytest.approx(0.835)
 
 
 # --- the real model over the real knowledge (slow) --------------------------------------------
@@ -285,12 +320,10 @@ def test_the_other_version_is_scaled_down_not_dropped():
 CROSS_LINGUAL = [
     "¿Cuánto dura el examen de certificación de IA nivel 3?",
     "¿Cuánto tiempo dura el examen de Nivel 1 de certificación en IA?",
-    # Known weakness: these pull the Spanish FAQ and handbook (which mention the certification)
-    # into all five places, ahead of the English rules that hold the answer.
-    pytest.param("¿Cuántas preguntas tiene el examen de nivel 1 y cuánto dura?",
-                 marks=pytest.mark.xfail(reason="Spanish documents outrank the English rules")),
-    pytest.param("¿Qué identificación debo llevar al examen de certificación?",
-                 marks=pytest.mark.xfail(reason="Spanish documents outrank the English rules")),
+    # These pull the Spanish FAQ and handbook (which mention the certification) to the top;
+    # the same-language bias offset brings the English rules back into the first five.
+    "¿Cuántas preguntas tiene el examen de nivel 1 y cuánto dura?",
+    "¿Qué identificación debo llevar al examen de certificación?",
 ]
 
 

@@ -14,9 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.ingestion.chunking import chunk_document, default_metadata
-from bot.ingestion.documents import Chunk, LoaderError, content_hash
-from bot.ingestion.loaders import LOADERS, load_document
 from bot.index import (
     COLLECTION,
     IndexCorrupt,
@@ -27,6 +24,9 @@ from bot.index import (
     vector_store,
     write_chunks,
 )
+from bot.ingestion.chunking import chunk_document, default_metadata
+from bot.ingestion.documents import Chunk, LoaderError, content_hash
+from bot.ingestion.loaders import LOADERS, load_document
 
 logger = logging.getLogger(__name__)
 EMBED_BATCH = 32

@@ -371,9 +371,10 @@ class BotApiEmulator:
     # ------------------------------------------------------------ faults
     def fail(
         self, method: str, *, status: int = 500, times: int = 1, retry_after: int | None = None,
-        delay_ms: int | None = None, description: str | None = None,
+        delay_ms: int | None = None, description: str | None = None, chat_id: int | None = None,
     ) -> None:
-        """The next ``times`` calls of ``method`` ("*" = any but getUpdates) fail with ``status``.
+        """The next ``times`` calls of ``method`` ("*" = any but getUpdates) fail with ``status``
+        (only the calls for ``chat_id`` when it is given).
 
         ``status=429`` carries ``parameters.retry_after``; ``delay_ms`` delays the answer
         (``status=200`` with ``delay_ms`` = slow but successful call).
@@ -385,6 +386,8 @@ class BotApiEmulator:
             payload["delay_ms"] = delay_ms
         if description is not None:
             payload["description"] = description
+        if chat_id is not None:
+            payload["chat_id"] = chat_id
         self._post("/_test/faults", payload)
 
     def clear_faults(self) -> None:

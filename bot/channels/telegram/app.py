@@ -22,7 +22,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.i18n import t
-from bot.logging_setup import quiet_noisy_loggers
+from bot.logging_setup import quiet_noisy_loggers, redact_secrets
 from bot.services import Services
 
 from . import commands, desk, exams, feedback, messages
@@ -64,6 +64,10 @@ def build_application(
     if settings.telegram_bot_token is None:
         raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set")
     quiet_noisy_loggers()  # httpx logs request URLs, and those carry the token
+    secret = settings.webhook_secret
+    redact_secrets(  # and PTB logs the Bot API URL at DEBUG
+        settings.telegram_bot_token.get_secret_value(), secret.get_secret_value() if secret else None
+    )
     api = settings.telegram_api_url.rstrip("/")
     builder = (
         ApplicationBuilder()

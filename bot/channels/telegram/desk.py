@@ -72,6 +72,7 @@ from bot.storage import schema
 from . import messages
 from .common import reply, services_of, ui_language
 from .formatting import MAX_MESSAGE, utf16_len
+from .retry import durable_retries
 
 logger = logging.getLogger(__name__)
 
@@ -178,10 +179,12 @@ async def _kick(application: Application) -> None:
 async def send_message(
     bot: Any, chat_id: int, text: str, reply_markup: dict | None, *, thread_id: int | None = None
 ) -> int:
-    """One outbox row to Telegram, as plain text (no parse mode: nothing to escape)."""
-    sent = await bot.send_message(
-        chat_id, fit(text), reply_markup=keyboard(reply_markup), message_thread_id=thread_id
-    )
+    """One outbox row to Telegram, as plain text (no parse mode: nothing to escape). A 5xx or a
+    timeout fails at once: the outbox retries from the database (see retry.py)."""
+    with durable_retries():
+        sent = await bot.send_message(
+            chat_id, fit(text), reply_markup=keyboard(reply_markup), message_thread_id=thread_id
+        )
     return sent.message_id
 
 

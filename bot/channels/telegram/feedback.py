@@ -39,6 +39,11 @@ async def on_feedback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.edit_message_reply_markup(without_buttons(markup, FEEDBACK_UP, FEEDBACK_DOWN))
         return
     language = entry["language"]
+    if entry.get("user_id") not in (None, query.from_user.id):
+        # In a group, someone else's answer: their question is not stored under another name
+        # (it would outlive the asker's /forget).
+        await query.answer(t(language, "telegram.feedback.not_yours"))
+        return
     if entry["rated"]:  # a second press that raced the first one's edit
         await query.answer()
         return

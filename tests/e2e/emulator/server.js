@@ -1087,11 +1087,12 @@ function summarizeParams(params) {
 
 // ---------------------------------------------------------------- faults
 
-function takeFault(token, method) {
+function takeFault(token, method, params) {
   const lm = method.toLowerCase();
   for (const f of faults) {
     if (f.times <= 0) continue;
     if (f.token && f.token !== token) continue;
+    if (f.chat_id !== null && String((params || {}).chat_id) !== f.chat_id) continue;
     const fm = String(f.method).toLowerCase();
     if (fm === '*' ? lm === 'getupdates' : fm !== lm) continue;
     f.times -= 1;
@@ -1149,7 +1150,7 @@ async function handleBotApi(req, res, url, token, method) {
     if (e instanceof ApiError) return respond(e.code, { ok: false, error_code: e.code, description: e.description });
     throw e;
   }
-  const fault = takeFault(token, method);
+  const fault = takeFault(token, method, parsed.params);
   if (fault) {
     call.fault = true;
     if (fault.delay_ms) await new Promise((r) => setTimeout(r, fault.delay_ms));
@@ -1351,6 +1352,7 @@ async function handleTest(req, res, url) {
         retry_after: b.retry_after,
         delay_ms: b.delay_ms,
         description: b.description,
+        chat_id: b.chat_id === undefined || b.chat_id === null ? null : String(b.chat_id),
       };
       faults.push(f);
       return ok(f);
