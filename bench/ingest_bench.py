@@ -24,7 +24,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench._common import KNOWLEDGE, loadavg, machine, machine_table, md_table, settings_for, write_json
+from bench._common import (
+    KNOWLEDGE,
+    loadavg,
+    machine,
+    machine_table,
+    md_table,
+    settings_for,
+    write_json,
+)
 
 TARGET_REINGEST_S = 2.0
 
@@ -59,8 +67,8 @@ def run(knowledge_src: Path, embed_runs: int, reingest_runs: int, change_runs: i
                 "chunks_per_s": round(chunks / report.seconds, 2), "files": report.files,
                 "skipped": report.skipped, "load": f"{load0} → {loadavg()}"}
         out["cold"] = cold
-        rows.append(["cold full ingest", f"{cold['seconds']} s", f"{cold['chunks_per_s']} chunks/s "
-                     f"({chunks} chunks, {report.files} files, embedded {report.embedded})", "", cold["load"]])
+        rows.append(["cold full ingest", f"{cold['seconds']} s", (f"{cold['chunks_per_s']} chunks/s "
+                     f"({chunks} chunks, {report.files} files, embedded {report.embedded})"), "", cold["load"]])
 
         load0 = loadavg()
         t0 = time.perf_counter()
@@ -85,8 +93,8 @@ def run(knowledge_src: Path, embed_runs: int, reingest_runs: int, change_runs: i
         ingest_rate = cold["chunks_per_s"]
         rows.append([f"raw embedding, batches of 32 (median of {embed_runs})",
                      f"{statistics.median(rates):.1f} passages/s",
-                     f"runs: {', '.join(f'{r:.1f}' for r in rates)}; cold ingest reaches "
-                     f"{100 * ingest_rate / statistics.median(rates):.0f}% of it", "", "; ".join(eloads)])
+                     (f"runs: {', '.join(f'{r:.1f}' for r in rates)}; cold ingest reaches "
+                     f"{100 * ingest_rate / statistics.median(rates):.0f}% of it"), "", "; ".join(eloads)])
 
         secs, embedded, rloads = [], [], []
         for _ in range(reingest_runs):
@@ -115,8 +123,8 @@ def run(knowledge_src: Path, embed_runs: int, reingest_runs: int, change_runs: i
         out["changed"] = {"file": target.relative_to(knowledge).as_posix(), "seconds": [round(s, 3) for s in csecs],
                           "embedded": cemb, "loads": cloads}
         rows.append([f"one changed file (median of {change_runs})", f"{statistics.median(csecs):.3f} s",
-                     f"{out['changed']['file']}: embedded {cemb}; runs {', '.join(f'{s:.2f}' for s in csecs)} s "
-                     "(includes the model load)", "", "; ".join(cloads)])
+                     (f"{out['changed']['file']}: embedded {cemb}; runs {', '.join(f'{s:.2f}' for s in csecs)} s "
+                     "(includes the model load)"), "", "; ".join(cloads)])
     out["rows"] = rows
     return out
 
@@ -137,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--change-runs", type=int, default=2)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda m: print(m, file=sys.stderr, flush=True)
 
     import logging
 

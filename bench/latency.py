@@ -253,12 +253,12 @@ def report(results: list[dict], info: dict) -> str:
                       f"{r['ratio_best_p95']} ({r['ratio_best_p50']})", "", r["load_after"]])
     out.append(md_table(["corpus", "target", "measured", "verdict", "load avg"], trows))
     for r in results:
-        out += ["", f"## Where ask's time goes: {r['corpus']} ({r['chunks']} chunks, "
-                f"load {r['breakdown_load']})", "",
+        out += ["", (f"## Where ask's time goes: {r['corpus']} ({r['chunks']} chunks, "
+                f"load {r['breakdown_load']})"), "",
                 md_table(["stage", "ms per question (mean)", "% of answer"], r["breakdown"])]
         if r.get("profile"):
-            out += ["", f"<details><summary>cProfile, one pass, {r['corpus']} (load {r['profile_load']})"
-                    "</summary>", "", "```", r["profile"].strip(), "```", "</details>"]
+            out += ["", (f"<details><summary>cProfile, one pass, {r['corpus']} (load {r['profile_load']})"
+                    "</summary>"), "", "```", r["profile"].strip(), "```", "</details>"]
     return "\n".join(out)
 
 
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile one pass even when targets pass")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda m: print(m, file=sys.stderr, flush=True)
 
     import logging
 

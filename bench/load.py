@@ -31,7 +31,16 @@ import threading
 import time
 from pathlib import Path
 
-from bench._common import DATA, KNOWLEDGE, ROOT, loadavg, machine_table, md_table, summarize, write_json
+from bench._common import (
+    DATA,
+    KNOWLEDGE,
+    ROOT,
+    loadavg,
+    machine_table,
+    md_table,
+    summarize,
+    write_json,
+)
 
 CANDIDATES = [
     "What are the laundry hours in the dorm?",

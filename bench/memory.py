@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cli", action="store_true", help="measure `python -m bot ask --batch`")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    log = lambda m: print(m, file=sys.stderr, flush=True)
 
     info = machine()
     ensure_index(settings_for(args.data_dir, args.knowledge), log)

@@ -57,6 +57,10 @@ def perturb_text(text: str, rng: random.Random, digits: dict[str, str]) -> str:
     return "".join(digits.get(ch, ch) for ch in sep.join(parts))
 
 
+def _remap(text: str, digits: dict[str, str]) -> str:
+    return "".join(digits.get(ch, ch) for ch in text)
+
+
 def variant_chunks(base: list, total: int) -> list:
     """`base` followed by perturbed copies until there are `total` chunks (deterministic)."""
     from bot.ingestion.documents import Chunk
@@ -81,9 +85,8 @@ def variant_chunks(base: list, total: int) -> list:
             meta["group"] = f"synthetic/{tag}/{c.metadata.get('group', c.metadata['source'])}"
             if c.embed_text.endswith(c.text):
                 head = c.embed_text[: len(c.embed_text) - len(c.text)]
-                remap = lambda s: "".join(digits.get(ch, ch) for ch in s)  # noqa: E731
-                head = remap(head)
-                head = head.replace(remap(title), meta["title"], 1) if title else head
+                head = _remap(head, digits)
+                head = head.replace(_remap(title, digits), meta["title"], 1) if title else head
                 embed = head + text
             else:
                 embed = f"{meta['title']}\n{text}"
@@ -118,7 +121,14 @@ def build(total: int = 10_000, *, log=print, embedder=None, vectors: str = "embe
     """The folder of a complete synthetic index of `total` chunks (built now or reused)."""
     from bot.config import DEFAULT_EMBEDDING_MODEL
     from bot.embeddings import LangChainEmbeddings, load_embedder
-    from bot.index import Manifest, build_bm25, chroma_client, read_chunks, vector_store, write_chunks
+    from bot.index import (
+        Manifest,
+        build_bm25,
+        chroma_client,
+        read_chunks,
+        vector_store,
+        write_chunks,
+    )
 
     base_dir = _base_index(log)
     model = json.loads((base_dir / "manifest.json").read_text())["embedding_model"]

@@ -14,7 +14,14 @@ from bot.i18n import t
 from bot.records import LANGUAGES
 from tests.conftest import KNOWLEDGE
 from tests.e2e.conftest import emulator, emulator_server  # noqa: F401 - the emulator fixtures
-from tests.e2e.live import TRAINEE, BotProcess, LiveBot, desk_settings, entrypoint_env, staff_chats
+from tests.e2e.live import (
+    TRAINEE,
+    BotProcess,
+    LiveBot,
+    desk_settings,
+    entrypoint_env,
+    staff_chats,
+)
 from tests.test_faults import assert_clear_exit, run_bot
 
 CONTROL = "\x00\x07¿cuánto\x1b[31m es el apoyo\x7f mensual?\x08"
@@ -89,12 +96,12 @@ async def test_bad_input_through_telegram_gets_one_valid_reply_each(real_bot, em
 
 @pytest.mark.slow
 def test_an_injection_in_the_question_stays_inside_the_question_block(assistant, real_settings):
+    import threading
+    from http.server import ThreadingHTTPServer
+
     from bot.answering.llm import LLMAnswerer
     from bot.assistant import Assistant
     from tests.test_llm import FakeOpenAI, _handler, llm_settings, sent_messages
-
-    import threading
-    from http.server import ThreadingHTTPServer
 
     fake = FakeOpenAI(content="The washing machines run from 06:00 to 23:00 [1].")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))

@@ -27,7 +27,7 @@ def run_bot(env_extra: dict, *args: str, timeout: float = 120) -> subprocess.Com
     }
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
 
 
@@ -80,9 +80,10 @@ def test_migrations_wait_out_a_short_lock_and_report_a_long_one(tmp_path, caplog
 
     # Held for good: three attempts, each logged, then DatabaseUnavailable naming the reason.
     db = Database(f"sqlite:///{path}")
-    with caplog.at_level(logging.WARNING, logger="bot.storage.db"):
-        with pytest.raises(DatabaseUnavailable) as err:
-            db.migrate_with_retries(attempts=3, delay_s=0.05)
+    with caplog.at_level(logging.WARNING, logger="bot.storage.db"), pytest.raises(
+        DatabaseUnavailable
+    ) as err:
+        db.migrate_with_retries(attempts=3, delay_s=0.05)
     assert "database is locked" in str(err.value) and "DATABASE_URL" in str(err.value)
     assert len([r for r in caplog.records if "retrying" in r.getMessage()]) == 2
 

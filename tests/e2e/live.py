@@ -59,13 +59,13 @@ def write_roster(folder: Path, text: str = ROSTER) -> Path:
 
 
 def desk_settings(emulator: BotApiEmulator, folder: Path, **extra) -> Settings:
-    values = dict(
-        telegram_bot_token=emulator.token,
-        telegram_api_url=emulator.url,
-        data_dir=folder,
-        database_url=f"sqlite:///{folder / 'puente.db'}",
-        roster_file=write_roster(folder),
-    )
+    values = {
+        "telegram_bot_token": emulator.token,
+        "telegram_api_url": emulator.url,
+        "data_dir": folder,
+        "database_url": f"sqlite:///{folder / 'puente.db'}",
+        "roster_file": write_roster(folder),
+    }
     values.update(extra)
     return Settings(_env_file=None, **values)
 

@@ -4,7 +4,6 @@ and no relayed message is lost or sent twice (counted in the emulator)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections import Counter
@@ -35,11 +34,11 @@ THESIS = "I need to talk to my mentor about my thesis"
 
 # The Bot API misbehaving, as the emulator plays it (for the next `times` sendMessage calls).
 FAULTS = {
-    "http-500": dict(status=500, times=3),
-    "http-502": dict(status=502, times=2),
+    "http-500": {"status": 500, "times": 3},
+    "http-502": {"status": 502, "times": 2},
     # No answer within the bot's timeout (the gateway gives up later; nothing was delivered).
-    "timeout": dict(status=504, delay_ms=int(READ_TIMEOUT * 1000) + 700, times=2),
-    "429-for-a-while": dict(status=429, retry_after=1, times=4),
+    "timeout": {"status": 504, "delay_ms": int(READ_TIMEOUT * 1000) + 700, "times": 2},
+    "429-for-a-while": {"status": 429, "retry_after": 1, "times": 4},
 }
 
 
