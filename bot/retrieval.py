@@ -23,6 +23,7 @@ On top of the fusion, two rules people expect:
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -85,7 +86,12 @@ class HybridRetriever:
         self.embedder = embedder
         self.candidates = candidates
         self._folded = [fold(c.text) for c in index.chunks]
+        self._doc_freq = Counter(t for c in index.chunks for t in set(tokenize(c.text)))
         self._document_language = document_languages(index.chunks)
+
+    def is_rare(self, token: str, share: float = 0.05) -> bool:
+        """Whether a keyword names a topic: used by at most `share` of the passages."""
+        return self._doc_freq.get(token, 0) <= max(1, share * len(self.index.chunks))
 
     def embed_query(self, query: str) -> np.ndarray:
         return self.embedder.embed_query(query)

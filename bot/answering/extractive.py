@@ -9,6 +9,7 @@ only in another language than the asker's, the reply says so and quotes it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.answering.evidence import ANSWER_TYPE_EVIDENCE, answer_types
@@ -18,7 +19,8 @@ from bot.retrieval import Hit
 from bot.textnorm import fold, has_han, tokenize
 
 MAX_PASSAGES = 3
-RUNNER_UP_RATIO = 0.72
+RUNNER_UP_RATIO = 0.72  # a runner-up that shares a topic word with the question
+CLOSE_RATIO = 0.9  # a runner-up that scores almost as well as the best
 LONG_PASSAGE = 420
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+(?=[A-Z¿¡(\"“0-9])|(?<=[。！？；])|\n")
 _ABBREVIATION = re.compile(r"\b(?:No|St|Dist|Rd|Ave|Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Lic|Ing|approx|e\.g|i\.e|etc|Tel|Ext)\.$", re.I)
@@ -52,17 +54,20 @@ def citation_for(hit: Hit, language: str) -> Citation:
     return Citation(meta["source"], section, short_title(meta.get("title", meta["source"]), language))
 
 
-def select_passages(hits: list[Hit]) -> list[Hit]:
-    """The best hit and close runners-up, skipping the same passage in another language."""
+def select_passages(
+    hits: list[Hit], question: str = "", rare: Callable[[str], bool] | None = None
+) -> list[Hit]:
+    """The best hit, and runners-up that score almost as well, or close enough and share a
+    topic word with the question (a word most passages do not use); never the same passage in
+    another language."""
     if not hits:
         return []
     chosen = [hits[0]]
-    floor = hits[0].score * RUNNER_UP_RATIO
+    asked = {t for t in tokenize(question) if len(t) > 1 and (rare is None or rare(t))}
+    top = hits[0].score
     for h in hits[1:]:
         if len(chosen) >= MAX_PASSAGES:
             break
-        if h.score < floor and not (h.exact and hits[0].exact):
-            continue
         meta = h.chunk.metadata
         if any(
             c.chunk.metadata.get("group") == meta.get("group")
@@ -70,7 +75,9 @@ def select_passages(hits: list[Hit]) -> list[Hit]:
             for c in chosen
         ):
             continue  # a parallel version of a passage already chosen
-        chosen.append(h)
+        on_topic = bool(asked & set(tokenize(h.chunk.text)))
+        if h.score >= top * CLOSE_RATIO or (on_topic and h.score >= top * RUNNER_UP_RATIO):
+            chosen.append(h)
     return chosen
 
 
@@ -87,31 +94,47 @@ def split_sentences(text: str) -> list[str]:
 
 
 def trim(text: str, question: str) -> str:
-    """Keep the sentences of a long passage that share words with the question or hold the kind of
-    fact it asks for; short passages and table rows stay whole."""
+    """The part of a passage that bears on the question: of a passage made of several list items,
+    the items that share words with the question or hold the kind of fact it asks for; of a long
+    paragraph, such sentences (its first sentence always stays, as it names the topic). Table rows
+    and short paragraphs stay whole."""
+    lines = [line for line in text.split("\n") if line.strip()]
+    if len(lines) > 1:
+        keep = _relevant(lines, question)
+        if keep:
+            text = "\n".join(lines[i] for i in keep)
     if len(text) <= LONG_PASSAGE:
         return text
     sentences = split_sentences(text)
     if len(sentences) <= 2:
         return text
-    q_tokens = set(tokenize(question))
-    types = answer_types(question)
-    scored = []
-    for i, s in enumerate(sentences):
-        overlap = len(q_tokens & set(tokenize(s)))
-        typed = sum(1 for t in types if ANSWER_TYPE_EVIDENCE[t].search(fold(s)))
-        scored.append((overlap + 0.5 * typed, i))
-    best = max(score for score, _ in scored)
-    keep = {i for score, i in scored if score > 0 and score >= max(0.5, best * 0.5)}
+    keep = _relevant(sentences, question)
     if not keep:
         return text
-    kept = [sentences[i] for i in sorted(keep | {0})]
+    kept = [sentences[i] for i in sorted(set(keep) | {0})]
     return " ".join(kept) if len(kept) < len(sentences) else text
 
 
-def compose(question: str, language: str, hits: list[Hit], tr: Translator) -> ExtractiveAnswer:
-    """The reply text (passages, framing, sources line) and its citations."""
-    passages = select_passages(hits)
+def _relevant(units: list[str], question: str) -> list[int]:
+    """Positions of the units worth keeping (none when nothing stands out)."""
+    q_tokens = set(tokenize(question))
+    types = answer_types(question)
+    scores = []
+    for unit in units:
+        overlap = len(q_tokens & set(tokenize(unit)))
+        typed = sum(1 for t in types if ANSWER_TYPE_EVIDENCE[t].search(fold(unit)))
+        scores.append(overlap + 0.5 * typed)
+    best = max(scores)
+    return [i for i, score in enumerate(scores) if score > 0 and score >= max(0.5, best * 0.5)]
+
+
+def compose(
+    question: str, language: str, hits: list[Hit], tr: Translator,
+    rare: Callable[[str], bool] | None = None,
+) -> ExtractiveAnswer:
+    """The reply text (passages, framing, sources line) and its citations. `rare(token)` tells
+    the words that identify a topic (not in most passages)."""
+    passages = select_passages(hits, question, rare)
     if not passages:
         return ExtractiveAnswer("", [], [])
     citations: list[Citation] = []
