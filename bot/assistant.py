@@ -175,9 +175,9 @@ class Assistant:
 
     def _document_answer(self, question: str, lang: str, search_lang: str) -> AnswerRecord:
         hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang)
-        draft = compose(
-            question, lang, hits, self.tr, rare=lambda t: self.retriever.is_rare(t, share=0.2)
-        )
+        is_rare = getattr(self.retriever, "is_rare", None)
+        rare = (lambda t: is_rare(t, share=0.2)) if is_rare else None
+        draft = compose(question, lang, hits, self.tr, rare=rare)
         score = confidence(question, hits, draft.hits, self.retriever.index)
         if not hits or score < self.settings.answer_threshold:
             return AnswerRecord(
