@@ -50,9 +50,18 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from bench._common import DATA, DEV_SET, ROOT, loadavg, machine, machine_table, md_table, write_json  # noqa: E402
+from bench._common import (
+    DATA,
+    DEV_SET,
+    ROOT,
+    loadavg,
+    machine,
+    machine_table,
+    md_table,
+    write_json,
+)
 
 XQUAD = ROOT.parent / "shared" / "benchmarks" / "xquad"
 XQUAD_LANGS = ("en", "es", "zh")
@@ -295,7 +304,7 @@ def bench_model(cand: Candidate, chunks, items, source_lang, paragraphs, xq, log
     out["xquad"] = {}
     for qlang, plang in DIRECTIONS:
         golds = [g for _, g in xq[qlang]]
-        r = rank_hits(qv[qlang], pvecs[plang], lambda qi, d: d == golds[qi])
+        r = rank_hits(qv[qlang], pvecs[plang], lambda qi, d, golds=golds: d == golds[qi])
         out["xquad"][f"{qlang}->{plang}"] = summarize_ranks(r)
     out["load_avg_end"] = loadavg()
     log(f"[{cand.key}] xquad done: " + ", ".join(f"{k} {v['hit@1']}" for k, v in out["xquad"].items()))
