@@ -1,0 +1,183 @@
+"""The gate (handler group -3): relaying desk conversations instead of answering them.
+
+A counselor's reply to a case card or a relayed message goes to the trainee; a trainee's
+message while their case is active goes to the counselor(s); a trainee's reply to a message of
+a case resolved within the reopen window reopens it. Each ends with `ApplicationHandlerStop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from telegram import Message, Update
+from telegram.constants import ChatType, MessageEntityType
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.escalation.cases import (
+    OPEN,
+    REOPENED,
+    RESOLVED,
+    Case,
+    CaseNotFound,
+    DeskError,
+    InvalidTransition,
+)
+from bot.escalation.relay import notify_claimed, relay_to_counselors, relay_to_trainee
+from bot.escalation.roster import Person
+from bot.i18n import t
+
+from .. import messages
+from ..common import reply, ui_language
+from .cards import _update_cards
+from .delivery import _kick
+from .helpers import _error_text, _lang, desk_of, staff_language
+
+
+def _is_command(message: Message) -> bool:
+    entities = message.entities or ()
+    return bool(
+        entities and entities[0].type == MessageEntityType.BOT_COMMAND and entities[0].offset == 0
+    )
+
+
+async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Relay desk conversations; raise ApplicationHandlerStop when the update was the desk's."""
+    message = update.message
+    desk = desk_of(context)
+    if desk is None or message is None or message.from_user is None or not message.text:
+        return
+    if _is_command(message):
+        return
+    user = message.from_user
+    reply_to = message.reply_to_message
+    reply_case = None
+    to_bot = reply_to is not None and reply_to.from_user is not None
+    if to_bot and reply_to.from_user.id == context.bot.id:
+        reply_case = await asyncio.to_thread(
+            case_of_message, desk, message.chat_id, reply_to.message_id
+        )
+    if reply_case is not None and reply_case.user_id != user.id:
+        person = desk.roster.person(user.id)
+        if person is not None:
+            await _counselor_replies(update, context, desk, person, reply_case.id)
+        else:  # not on the roster (someone else in the desk group): refused, not relayed
+            language = await ui_language(update, context)
+            await reply(update, context, t(language, "desk.not_allowed", case_id=reply_case.id))
+        raise ApplicationHandlerStop
+    if message.chat.type != ChatType.PRIVATE and reply_case is None:
+        return
+    if await _trainee_writes(update, context, desk, reply_case):
+        raise ApplicationHandlerStop
+
+
+def case_of_message(desk: Any, chat_id: int, message_id: int) -> Case | None:
+    """The case a message the desk sent belongs to (a card, a relayed message, a notice)."""
+    case_id = desk.outbox.case_for_message(chat_id, message_id)
+    if case_id is None:
+        return None
+    try:
+        return desk.cases.get(case_id)
+    except CaseNotFound:
+        return None
+
+
+async def _trainee_writes(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, reply_case: Case | None
+) -> bool:
+    """The trainee's message goes to their active case, or reopens the resolved case they
+    replied to (within the window). False: not the desk's business, Puente answers."""
+    message = update.message
+    user = message.from_user
+    case = await asyncio.to_thread(desk.cases.active_case_for, user.id)
+    if case is None and reply_case is not None and reply_case.status == RESOLVED:
+        case = reply_case  # reply_case.user_id == user.id here
+    if case is None:
+        return False
+    # Only the messages the desk takes count here; the others meet the rate limit in group -1.
+    await messages.enforce_rate_limit(update, context)  # raises ApplicationHandlerStop if over
+    try:
+        await asyncio.to_thread(relay_in, desk, case, user.id, message.text)
+    except InvalidTransition:
+        return False  # the reopen window has passed: a new question for Puente
+    await _kick(context.application)
+    if case.status == RESOLVED:
+        await _update_cards(context, desk, case.id, "reopened", None)
+    return True
+
+
+def relay_in(desk: Any, case: Case, user_id: int, text: str) -> Case:
+    """Record the trainee's message (reopening a resolved case) and relay it to whoever handles
+    the case; with nobody routed, to the desk chat."""
+    reopening = case.status == RESOLVED
+    message = desk.cases.add_message(case.id, "in", user_id, text)
+    case = desk.cases.get(case.id)
+    if case.assigned_to or case.routed_to:
+        targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
+        relay_to_counselors(case, message, desk.roster, desk.outbox, desk.tr)
+    else:
+        targets = []
+        lang = _lang(desk.roster.desk.language)
+        desk.outbox.enqueue(
+            desk.roster.desk.chat_id,
+            desk.tr.t(lang, "desk.from_trainee", case_id=case.id, name=case.name, text=text),
+            kind="relay_in", case_id=case.id, dedupe_key=f"msg:{message.id}:desk",
+            thread_id=desk.roster.desk.thread_id,
+        )  # fmt: skip
+    if reopening:
+        for person_id in targets:
+            person = desk.roster.person(person_id)
+            lang = _lang(person.language if person else None)
+            desk.outbox.enqueue(
+                person_id, desk.tr.t(lang, "desk.reopened", case_id=case.id, name=case.name),
+                kind="reopened", case_id=case.id,
+                dedupe_key=f"case:{case.id}:r{case.round}:reopened:{person_id}",
+            )  # fmt: skip
+    return case
+
+
+async def _counselor_replies(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, person: Person, case_id: int
+) -> None:
+    """A roster person's reply to a case message: to the trainee (claiming an unclaimed case)."""
+    language = staff_language(person)
+    message = update.message
+    where = (message.chat_id, message.message_thread_id if message.is_topic_message else None)
+    try:
+        case, claimed_now = await asyncio.to_thread(
+            relay_out, desk, case_id, person, message.text, where
+        )
+    except InvalidTransition as exc:
+        key = "desk.reply_closed" if exc.case.status == RESOLVED else "desk.invalid"
+        await reply(update, context, _error_text(desk, language, case_id, exc, key))
+        return
+    except DeskError as exc:
+        await reply(update, context, _error_text(desk, language, case_id, exc))
+        return
+    await _kick(context.application)
+    if claimed_now:
+        await _update_cards(context, desk, case.id, "claimed", person)
+
+
+def relay_out(
+    desk: Any, case_id: int, person: Person, text: str, where: tuple[int, int | None]
+) -> tuple[Case, bool]:
+    """Record the counselor's message and relay it; confirm in the chat they wrote in.
+    Returns the case and whether this reply claimed it."""
+    case = desk.cases.get(case_id)
+    claimed_now = case.status in (OPEN, REOPENED) and case.assigned_to is None
+    if claimed_now:
+        case = desk.cases.claim(case.id, person.id)  # whoever answers first takes the case
+        notify_claimed(case, person, desk.outbox, desk.tr)
+    message = desk.cases.add_message(case.id, "out", person.id, text)
+    relay_to_trainee(case, person, message, desk.outbox, desk.tr)
+    chat_id, thread_id = where
+    lang = staff_language(person)
+    # In a group, a sensitive case's trainee stays unnamed (as on the redacted desk card).
+    name = desk.tr.t(lang, "desk.hidden") if case.sensitive and chat_id < 0 else case.name
+    desk.outbox.enqueue(
+        chat_id, desk.tr.t(lang, "desk.relayed_ok", name=name, case_id=case.id),
+        kind="relay_ack", case_id=case.id, dedupe_key=f"msg:{message.id}:ack",
+        thread_id=thread_id,
+    )  # fmt: skip
+    return case, claimed_now

@@ -1,0 +1,147 @@
+"""Who is subscribed to which exam session: subscribing, cancelling, forgetting, listing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+
+from bot.exam_reminders.records import (
+    R_CANCELLED,
+    R_PENDING,
+    Reminder,
+    Subscription,
+    _reminder,
+    _subscription,
+)
+from bot.exams import ExamCalendar, ExamSession, normalize_session_id
+from bot.storage import schema
+from bot.storage.db import Database
+
+
+class SubscriptionStore:
+    """The subscriptions part of `ExamReminders` (the `exam_subscriptions` table)."""
+
+    db: Database
+    calendar: ExamCalendar | None
+    clock: Callable[[], datetime]
+
+    def session(self, session_id: str) -> ExamSession | None:
+        return self.calendar.by_id(session_id) if self.calendar is not None else None
+
+    def subscribe(self, user_id: int, chat_id: int, session_id: str, language: str) -> Subscription:
+        """Subscribe (again) to a session; idempotent. Raises KeyError for an unknown session.
+
+        Reminders whose time has already passed when subscribing are not created: the person
+        has just read the session's details.
+        """
+        session = self.session(session_id)
+        if session is None:
+            raise KeyError(session_id)
+        now = self.clock()
+        t = schema.exam_subscriptions
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                sa.select(t).where(t.c.user_id == user_id, t.c.session_key == session.key)
+            ).first()
+            if row is None:
+                sub_id = conn.execute(
+                    t.insert().values(
+                        user_id=user_id,
+                        chat_id=chat_id,
+                        session_key=session.key,
+                        session_id=session.session_id,
+                        language=language,
+                        active=True,
+                        created_at=now,
+                    )
+                ).inserted_primary_key[0]
+            else:
+                sub_id = row.id
+                conn.execute(
+                    t.update()
+                    .where(t.c.id == sub_id)
+                    .values(
+                        chat_id=chat_id,
+                        language=language,
+                        active=True,
+                        cancelled_at=None,
+                    )
+                )
+            self._plan(conn, sub_id, session, now, create=True)
+        return self._subscription(sub_id)
+
+    def unsubscribe(self, user_id: int, session_id: str) -> bool:
+        """Cancel a subscription and its pending reminders; False when there was none active."""
+        key = normalize_session_id(session_id)
+        t, r = schema.exam_subscriptions, schema.exam_reminders
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                sa.select(t.c.id).where(
+                    t.c.user_id == user_id, t.c.session_key == key, t.c.active.is_(True)
+                )
+            ).first()
+            if row is None:
+                return False
+            conn.execute(
+                t.update().where(t.c.id == row.id).values(active=False, cancelled_at=self.clock())
+            )
+            conn.execute(
+                r.update()
+                .where(r.c.subscription_id == row.id, r.c.status == R_PENDING)
+                .values(status=R_CANCELLED)
+            )
+        return True
+
+    def forget_user(self, user_id: int) -> int:
+        """Delete the person's subscriptions and reminders; return the rows removed."""
+        t, r = schema.exam_subscriptions, schema.exam_reminders
+        with self.db.transaction() as conn:
+            ids = [row.id for row in conn.execute(sa.select(t.c.id).where(t.c.user_id == user_id))]
+            if not ids:
+                return 0
+            removed = conn.execute(r.delete().where(r.c.subscription_id.in_(ids))).rowcount
+            removed += conn.execute(t.delete().where(t.c.id.in_(ids))).rowcount
+        return removed
+
+    def subscriptions(self, user_id: int) -> list[Subscription]:
+        """The person's active subscriptions, soonest session first."""
+        t = schema.exam_subscriptions
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(t).where(t.c.user_id == user_id, t.c.active.is_(True)).order_by(t.c.id)
+            ).all()
+        subs = [_subscription(row) for row in rows]
+        return sorted(subs, key=self._session_order)
+
+    def is_subscribed(self, user_id: int, session_id: str) -> bool:
+        key = normalize_session_id(session_id)
+        return any(s.session_key == key for s in self.subscriptions(user_id))
+
+    def subscribers(self, session_id: str) -> list[Subscription]:
+        key = normalize_session_id(session_id)
+        t = schema.exam_subscriptions
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(t).where(t.c.session_key == key, t.c.active.is_(True)).order_by(t.c.id)
+            ).all()
+        return [_subscription(row) for row in rows]
+
+    def reminders(self, subscription_id: int) -> list[Reminder]:
+        r = schema.exam_reminders
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(r).where(r.c.subscription_id == subscription_id).order_by(r.c.due_at)
+            ).all()
+        sub = self._subscription(subscription_id)
+        return [_reminder(row, sub) for row in rows]
+
+    def _session_order(self, sub: Subscription) -> tuple:
+        s = self.session(sub.session_key)
+        return (s.date, s.starts) if s else (date.max, time.max)
+
+    def _subscription(self, sub_id: int) -> Subscription:
+        t = schema.exam_subscriptions
+        with self.db.connect() as conn:
+            return _subscription(conn.execute(sa.select(t).where(t.c.id == sub_id)).one())
