@@ -4,6 +4,7 @@ while it is locked and says clearly when it gives up."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sqlite3
@@ -13,6 +14,7 @@ import threading
 
 import pytest
 
+from bot.config import DEFAULT_EMBEDDING_MODEL
 from bot.storage.db import Database, DatabaseUnavailable
 from tests.conftest import KNOWLEDGE, ROOT
 
@@ -46,11 +48,13 @@ def test_a_missing_or_corrupt_index_exits_naming_the_rebuild(tmp_path, damage):
     if damage == "manifest-garbage":
         (data / "manifest.json").write_text("{not json", encoding="utf-8")
     elif damage == "chunks-garbage":
-        source = ROOT / "data" / "manifest.json"
-        if not source.exists():
-            pytest.skip("needs the index in data/ (python ingest.py)")
-        (data / "manifest.json").write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
-        (data / "chunks.jsonl").write_text('{"id": "x", "te', encoding="utf-8")
+        manifest = {
+            "format": 1,
+            "embedding_model": DEFAULT_EMBEDDING_MODEL,
+            "files": {"a.md": {"hash": "0" * 64, "chunk_ids": ["a.md#0"]}},
+        }
+        (data / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        (data / "chunks.jsonl").write_text('{"id": "a.md#0", "te', encoding="utf-8")
     result = run_bot({"PUENTE_DATA_DIR": str(data), "DATABASE_URL": f"sqlite:///{tmp_path}/p.db"})
     assert_clear_exit(result, "ingest.py --rebuild")
 

@@ -253,6 +253,14 @@ class Outbox:
                 )
             ).scalar()
 
+    def sending_to(self, chat_id: int) -> bool:
+        """Whether a message to this chat is being sent right now (sent, not yet recorded)."""
+        o = schema.outbox
+        with self.db.connect() as conn:
+            return conn.execute(
+                sa.select(o.c.id).where(o.c.chat_id == chat_id, o.c.status == SENDING).limit(1)
+            ).first() is not None
+
     def _id_for_key(self, dedupe_key: str) -> int | None:
         o = schema.outbox
         with self.db.connect() as conn:

@@ -33,6 +33,8 @@ from .cards import _update_cards
 from .delivery import _kick
 from .helpers import _error_text, _lang, desk_of, staff_language
 
+RECORD_WAIT_S = 5.0  # how long a reply waits for the outbox to record the message it answers
+
 
 def _is_command(message: Message) -> bool:
     entities = message.entities or ()
@@ -54,9 +56,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply_case = None
     to_bot = reply_to is not None and reply_to.from_user is not None
     if to_bot and reply_to.from_user.id == context.bot.id:
-        reply_case = await asyncio.to_thread(
-            case_of_message, desk, message.chat_id, reply_to.message_id
-        )
+        reply_case = await _case_of_reply(desk, message.chat_id, reply_to.message_id)
     if reply_case is not None and reply_case.user_id != user.id:
         person = desk.roster.person(user.id)
         if person is not None:
@@ -69,6 +69,21 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if await _trainee_writes(update, context, desk, reply_case):
         raise ApplicationHandlerStop
+
+
+async def _case_of_reply(desk: Any, chat_id: int, message_id: int) -> Case | None:
+    """The case of the message replied to. A reply can beat the outbox recording which message
+    it just sent (Telegram delivered it, the row is still "sending"): then wait for the record,
+    a few seconds at most, instead of treating a counselor's reply as a stray message."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RECORD_WAIT_S
+    while True:
+        case = await asyncio.to_thread(case_of_message, desk, chat_id, message_id)
+        if case is not None or loop.time() >= deadline:
+            return case
+        if not await asyncio.to_thread(desk.outbox.sending_to, chat_id):
+            return None
+        await asyncio.sleep(0.05)
 
 
 def case_of_message(desk: Any, chat_id: int, message_id: int) -> Case | None:
