@@ -129,8 +129,16 @@ def bm25_tokens(chunk: Chunk) -> list[str]:
     return tokenize(f"{meta.get('title', '')} {meta.get('section', '')} {chunk.text}")
 
 
-def build_bm25(chunks: list[Chunk], data_dir: Path | None = None):
+def _bm25s():
+    """bm25s, imported on first use; it sets its own logger to DEBUG on import, so quiet it."""
     import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
+
+
+def build_bm25(chunks: list[Chunk], data_dir: Path | None = None):
+    bm25s = _bm25s()
 
     retriever = bm25s.BM25()
     corpus = [bm25_tokens(c) or ["\u2205"] for c in chunks]
@@ -143,7 +151,7 @@ def build_bm25(chunks: list[Chunk], data_dir: Path | None = None):
 
 def load_bm25(data_dir: Path, chunks: list[Chunk]):
     """The saved keyword index, or a fresh one when it is missing or out of step with the chunks."""
-    import bm25s
+    bm25s = _bm25s()
 
     folder = data_dir / "bm25"
     try:

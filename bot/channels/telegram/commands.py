@@ -123,11 +123,6 @@ def _forget_in_memory(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> None:
                 del answers[message_id]
 
 
-async def exams(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    language = await ui_language(update, context)
-    await reply(update, context, t(language, "telegram.exams"))
-
-
 async def human(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = await ui_language(update, context)
     await ask_for_human(update, context, language, " ".join(context.args or ()))
