@@ -292,18 +292,32 @@ async def test_unknown_command_points_to_help(app, api):
 # --- questions ------------------------------------------------------------------------------------
 
 
-async def test_a_question_gets_typing_then_the_answer_with_sources_and_feedback_buttons(app, api):
+async def test_a_question_gets_the_answer_with_sources_and_feedback_buttons(app, api):
     await feed(app, message("How do I get my ARC?"))
 
     methods = [m for m, _ in api.calls]
-    assert methods == ["sendChatAction", "sendMessage"]
-    assert api.sent("sendChatAction")[0]["action"] == "typing"
+    assert methods == ["sendMessage"]  # answered at once: no "typing…" needed
     (answer,) = api.sent()
     assert answer["parse_mode"] == "HTML"
     assert answer["text"] == (
         "ANSWER: How do I get my ARC?\n\n<b>Sources:</b>\n• Trainee Handbook › Housing"
     )
     assert buttons(answer) == ["fb:+", "fb:-"]
+
+
+async def test_a_slow_answer_shows_typing_first(app, api, assistant):
+    gate = threading.Event()
+    assistant.gates["How do I get my ARC?"] = gate
+    task = asyncio.create_task(feed(app, message("How do I get my ARC?")))
+    deadline = asyncio.get_running_loop().time() + 10
+    while "sendChatAction" not in [m for m, _ in api.calls]:
+        assert asyncio.get_running_loop().time() < deadline, "no typing action was sent"
+        await asyncio.sleep(0.01)
+    assert api.sent("sendChatAction")[0]["action"] == "typing"
+    assert not api.sent()  # the answer is still being worked out
+    gate.set()
+    await task
+    assert [m for m, _ in api.calls] == ["sendChatAction", "sendMessage"]
 
 
 async def test_answer_text_is_html_escaped(app, api, assistant):

@@ -101,11 +101,16 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await reply(update, context, t(await ui_language(update, context), "telegram.hints"))
         return
 
-    await _show_typing(context, message.chat_id)
     chosen = await stored_language(context, user.id)
-    record: AnswerRecord = await asyncio.to_thread(
-        services.assistant.answer, text, language=chosen, user_id=user.id
+    work = asyncio.ensure_future(
+        asyncio.to_thread(services.assistant.answer, text, language=chosen, user_id=user.id)
     )
+    # "typing…" only when the answer is not there at once: most answers take milliseconds, and
+    # every Bot API call counts against Telegram's 30-per-second limit under load.
+    done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER_S)
+    if not done:
+        await _show_typing(context, message.chat_id)
+    record: AnswerRecord = await work
 
     parts = render_answer(record)
     markup = answer_keyboard(record)
@@ -129,6 +134,9 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             chat_id=message.chat_id,
             name=user.full_name,
         )
+
+
+TYPING_AFTER_S = 0.3  # show "typing…" when an answer takes longer than this
 
 
 async def _show_typing(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
