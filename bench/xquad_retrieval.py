@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from bench._common import machine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "benchmarks" / "xquad"
@@ -126,22 +127,6 @@ def score(ranked: list[int], gold: int) -> tuple[float, float, float]:
     except ValueError:
         return 0.0, 0.0, 0.0
     return float(rank == 1), float(rank <= 5), (1.0 / rank if rank <= K else 0.0)
-
-
-def machine() -> dict[str, str]:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover
-        cores = os.cpu_count() or 0
-    return {"nproc": str(cores), "cpu": model, "python": platform.python_version()}
 
 
 def run(limit: int | None, traditional: bool, data_dir: Path, log=print) -> dict:

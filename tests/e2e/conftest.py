@@ -127,19 +127,25 @@ AppFactory = Callable[[ApplicationBuilder], "Application | ApplicationBuilder"]
 
 
 async def start_application(app: Application, *, poll_timeout: int = 1) -> Application:
+    """Start as `Application.run_polling` does: initialize, post_init, polling, start."""
     await app.initialize()
-    await app.start()
+    if app.post_init is not None:
+        await app.post_init(app)
     assert app.updater is not None, "the Application was built with updater(None)"
     await app.updater.start_polling(poll_interval=0, timeout=poll_timeout, drop_pending_updates=False)
+    await app.start()
     return app
 
 
 async def stop_application(app: Application) -> None:
+    """Stop as `run_polling` does: polling, the Application, shutdown, post_shutdown."""
     if app.updater is not None and app.updater.running:
         await app.updater.stop()
     if app.running:
         await app.stop()
     await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
 
 
 @asynccontextmanager

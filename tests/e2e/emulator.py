@@ -395,3 +395,9 @@ class BotApiEmulator:
 
     def reset(self) -> None:
         self._request("POST", "/_test/reset", json={})
+
+
+def inline_data(message: dict) -> list[str]:
+    """The callback data of a message's inline keyboard, row by row."""
+    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+    return [button["callback_data"] for row in rows for button in row]

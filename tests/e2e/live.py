@@ -21,6 +21,7 @@ from telegram.request import HTTPXRequest
 from bot.channels.telegram import build_application
 from bot.config import Settings
 from bot.wiring import build_services
+from tests.e2e.conftest import start_application, stop_application
 from tests.e2e.emulator import BotApiEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,21 +95,14 @@ class LiveBot:
         app = build_application(self.settings, services, request=request)
         if self.outbox_base_delay is not None and services.desk is not None:
             services.desk.outbox.base_delay = self.outbox_base_delay
-        await app.initialize()
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        self.app = app
+        self.app = await start_application(app)
         return app
 
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is None:
             return
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        await app.post_shutdown(app)
+        await stop_application(app)
 
     @property
     def desk(self):

@@ -18,6 +18,7 @@ from bot.i18n import t
 from bot.records import AnswerRecord
 from bot.storage import schema
 from bot.wiring import build_services
+from tests.e2e.conftest import start_application, stop_application
 from tests.e2e.emulator import BotApiEmulator
 from tests.telegram_fakes import FakeAssistant
 
@@ -79,22 +80,14 @@ class Puente:
 
     async def start(self) -> Application:
         services = await asyncio.to_thread(build_services, self.settings, self.assistant)
-        app = build_application(self.settings, services)
-        await app.initialize()
-        await app.post_init(app)
-        await app.updater.start_polling(poll_interval=0, timeout=1)
-        await app.start()
-        self.app = app
-        return app
+        self.app = await start_application(build_application(self.settings, services))
+        return self.app
 
     async def stop(self) -> None:
         app, self.app = self.app, None
         if app is None:
             return
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        await app.post_shutdown(app)
+        await stop_application(app)
 
     @property
     def desk(self):

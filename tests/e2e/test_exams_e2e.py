@@ -27,7 +27,8 @@ from bot.i18n import t
 from bot.services import Services
 from bot.storage import Database
 from tests.conftest import KNOWLEDGE
-from tests.e2e.emulator import BotApiEmulator
+from tests.e2e.conftest import start_application, stop_application
+from tests.e2e.emulator import BotApiEmulator, inline_data
 from tests.telegram_fakes import FakeAssistant, FakeUserStore
 
 pytestmark = pytest.mark.e2e
@@ -87,23 +88,12 @@ async def puente(emulator: BotApiEmulator, tmp_path) -> AsyncIterator[Puente]:
     services = Services(
         settings=settings, assistant=FakeAssistant(), users=FakeUserStore(), exams=reminders
     )
-    app = build_application(settings, services)
-    await app.initialize()
-    await app.post_init(app)  # opens the services: the migrations run
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    await app.start()
+    # post_init opens the services: the migrations run
+    app = await start_application(build_application(settings, services))
     try:
         yield Puente(app, reminders, clock, emulator)
     finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        await app.post_shutdown(app)
-
-
-def inline_data(message: dict) -> list[str]:
-    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return [button["callback_data"] for row in rows for button in row]
+        await stop_application(app)
 
 
 async def test_subscribe_then_the_reminder_then_a_staff_notice_with_its_report(puente):

@@ -18,7 +18,8 @@ from bot.channels.telegram import build_application
 from bot.config import Settings
 from bot.i18n import t
 from bot.services import Services
-from tests.e2e.emulator import BotApiEmulator
+from tests.e2e.conftest import start_application, stop_application
+from tests.e2e.emulator import BotApiEmulator, inline_data
 from tests.telegram_fakes import FakeAssistant, FakeUserStore
 
 pytestmark = pytest.mark.e2e
@@ -54,23 +55,11 @@ async def puente(emulator: BotApiEmulator) -> AsyncIterator[Puente]:
     )
     assistant, users = FakeAssistant(), FakeUserStore()
     services = Services(settings=settings, assistant=assistant, users=users)
-    app = build_application(settings, services)
-    await app.initialize()
-    await app.post_init(app)
-    await app.updater.start_polling(poll_interval=0, timeout=1)
-    await app.start()
+    app = await start_application(build_application(settings, services))
     try:
         yield Puente(app, assistant, users, emulator)
     finally:
-        await app.updater.stop()
-        await app.stop()
-        await app.shutdown()
-        await app.post_shutdown(app)
-
-
-def inline_data(message: dict) -> list[str]:
-    rows = message.get("reply_markup", {}).get("inline_keyboard", [])
-    return [button["callback_data"] for row in rows for button in row]
+        await stop_application(app)
 
 
 async def test_start_shows_the_welcome_and_the_language_picker_sets_the_language(puente):
