@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from bot.answering.confidence import confidence
+from bot.answering.confidence import Vocabulary, confidence
 from bot.answering.extractive import citation_for, compose, sources_line
 from bot.config import Settings
 from bot.i18n import Translator, default_translator
@@ -65,6 +65,8 @@ class Assistant:
         self.detector = detector or LanguageDetector()
         self.triager = triager or Triager()
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.vocabulary = Vocabulary(retriever.index)
+        self._titles: dict[str, str] | None = None
         self._crisis: dict[str, CrisisLines] = {}
         self._lock = threading.Lock()
 
@@ -178,7 +180,7 @@ class Assistant:
         is_rare = getattr(self.retriever, "is_rare", None)
         rare = (lambda t: is_rare(t, share=0.2)) if is_rare else None
         draft = compose(question, lang, hits, self.tr, rare=rare)
-        score = confidence(question, hits, draft.hits, self.retriever.index)
+        score = confidence(question, hits, draft.hits, self.vocabulary)
         if not hits or score < self.settings.answer_threshold:
             return AnswerRecord(
                 question, lang, self.tr.t(lang, "answers.not_covered"), answered=False,
@@ -205,10 +207,12 @@ class Assistant:
     def _document_title(self, source: str, lang: str) -> str | None:
         from bot.answering.extractive import short_title
 
-        for chunk in self.retriever.index.chunks:
-            if chunk.source == source:
-                return short_title(chunk.metadata.get("title", source), lang)
-        return None
+        if self._titles is None:  # once: source -> title, from the loaded index
+            self._titles = {}
+            for chunk in self.retriever.index.chunks:
+                self._titles.setdefault(chunk.source, chunk.metadata.get("title", chunk.source))
+        title = self._titles.get(source)
+        return short_title(title, lang) if title else None
 
     def today(self) -> date:
         if self.settings.today:

@@ -30,8 +30,9 @@ _LATIN_WORD = re.compile(r"^[a-z][a-z]{2,}$")
 _IDENTIFIER = re.compile(r"^(?=.*\d)[a-z0-9$]+(?:[-/][a-z0-9]+)+$")
 
 
-class _Vocabulary:
-    """What the knowledge folder says, for "is this word used anywhere?" (built once per index)."""
+class Vocabulary:
+    """What the knowledge folder says, for "is this word used anywhere?". Built once, when the
+    assistant starts, from the loaded index."""
 
     def __init__(self, index) -> None:
         words = getattr(index.bm25, "vocab_dict", {}) or {}
@@ -40,16 +41,7 @@ class _Vocabulary:
         self.text = "\n".join(f"{c.metadata.get('section', '')} {c.text}" for c in index.chunks)
 
 
-_VOCABULARIES: dict[int, _Vocabulary] = {}
 _HAN_NOUN_TAGS = ("n", "nz", "nt", "ns", "nr", "vn")
-
-
-def _vocabulary(index) -> _Vocabulary:
-    key = id(index)
-    if key not in _VOCABULARIES:
-        _VOCABULARIES.clear()
-        _VOCABULARIES[key] = _Vocabulary(index)
-    return _VOCABULARIES[key]
 
 
 def han_nouns(text: str) -> list[str]:
@@ -74,10 +66,9 @@ def han_nouns(text: str) -> list[str]:
     return nouns
 
 
-def unknown_words(question: str, index) -> list[str]:
+def unknown_words(question: str, vocab: Vocabulary) -> list[str]:
     """Content words of the question that the knowledge folder never uses: Latin words (accent
     folded, prefix-matched for inflections) and Chinese nouns."""
-    vocab = _vocabulary(index)
     words, prefixes = vocab.words, vocab.prefixes
     unknown = [w for w in han_nouns(question) if w not in vocab.text]
     for token in dict.fromkeys(tokenize(question)):
@@ -92,7 +83,7 @@ def unknown_words(question: str, index) -> list[str]:
     return unknown
 
 
-def confidence(question: str, hits: list[Hit], chosen: list[Hit], index) -> float:
+def confidence(question: str, hits: list[Hit], chosen: list[Hit], vocab: Vocabulary) -> float:
     if not hits or not chosen:
         return 0.0
     top = chosen[0]
@@ -102,7 +93,7 @@ def confidence(question: str, hits: list[Hit], chosen: list[Hit], index) -> floa
     types = answer_types(question)
     if top.exact and types_met(types, top.chunk.text) == 1.0:
         score += EXACT_BONUS
-    unknown = unknown_words(question, index)
+    unknown = unknown_words(question, vocab)
     score -= UNKNOWN_PENALTY[min(len(unknown), 2)]
     if types:
         in_top = types_met(types, top.chunk.text)
