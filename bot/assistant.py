@@ -85,9 +85,10 @@ class Assistant:
         retriever = HybridRetriever(index, embedder)
         return cls(settings, retriever, calendar=load_calendar(settings), llm=build_llm(settings))
 
-    def warm_up(self) -> None:
-        """Pay one-off costs (detector tables, first query) before the first person waits."""
-        for text in ("hola", "hello", "你好"):
+    def open(self) -> None:
+        """Pay the one-off costs (language models, the Chinese segmenter, the first query) when
+        the bot starts (`Services.open`, in post_init), not when the first person waits."""
+        for text in ("¿dónde está la lavandería?", "where is the laundry?", "洗衣房在哪裡？"):
             self.answer(text)
 
     # --- the decision ------------------------------------------------------------------------

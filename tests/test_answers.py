@@ -104,3 +104,11 @@ def test_judge_counts_facts_ignoring_spacing_and_thousands_separators(assistant)
     item = {"kind": "answer", "lang": "es", "expected_facts": ["20000"],
             "expected_sources": ["program/handbook.es.md"]}
     assert judge(item, record).correct
+
+
+def test_open_loads_the_heavy_parts_before_the_first_person_asks(assistant):
+    import jieba
+
+    assistant.open()  # what Services.open runs in the Telegram post_init
+    assert jieba.dt.initialized  # the Chinese segmenter used by the confidence gate
+    assert assistant.detector.detect("hola, ¿dónde está la biblioteca?") == "es"
