@@ -106,9 +106,11 @@ def test_judge_counts_facts_ignoring_spacing_and_thousands_separators(assistant)
     assert judge(item, record).correct
 
 
-def test_open_loads_the_heavy_parts_before_the_first_person_asks(assistant):
-    import jieba
-
-    assistant.open()  # what Services.open runs in the Telegram post_init
-    assert jieba.dt.initialized  # the Chinese segmenter used by the confidence gate
-    assert assistant.detector.detect("hola, ¿dónde está la biblioteca?") == "es"
+def test_open_answers_once_in_every_language_before_the_first_person_asks(assistant, monkeypatch):
+    """Services.open (the Telegram post_init) runs this, so the language models, the Chinese
+    segmenter and the first query are paid for at start-up, not by the first person."""
+    answered = []
+    real_answer = assistant.answer
+    monkeypatch.setattr(assistant, "answer", lambda text, **kw: answered.append(real_answer(text, **kw)))
+    assistant.open()
+    assert {record.language for record in answered} == {"es", "en", "zh-TW"}
