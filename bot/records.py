@@ -5,7 +5,7 @@ No I/O, no imports from the rest of the package, so every layer (and every chann
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Literal
 
 Language = Literal["es", "en", "zh-TW"]
@@ -54,6 +54,3 @@ class AnswerRecord:
             "escalate": self.escalate,
             "escalation_reason": self.escalation_reason,
         }
-
-    def debug_dict(self) -> dict:
-        return asdict(self)

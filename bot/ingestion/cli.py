@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -52,5 +51,4 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ingest: {exc}", file=sys.stderr)
         return 2
     print(report.summary())
-    logging.getLogger(__name__).debug("ingest done")
     return 0
