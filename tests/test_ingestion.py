@@ -23,6 +23,7 @@ from bot.index import (
     IndexMissing,
     IndexModelMismatch,
     chroma_client,
+    dense_search,
     open_index,
     read_chunks,
 )
@@ -529,6 +530,47 @@ def test_touching_a_file_without_changing_it_embeds_nothing(built, knowledge, da
     path.write_bytes(path.read_bytes())
     report = run(knowledge, data, embedder)
     assert report.embedded == embedder.embedded == 0
+
+
+# --- exact dense search ----------------------------------------------------------------------
+
+
+class _NoGraph:
+    """A Chroma collection whose approximate (HNSW) query must not be used."""
+
+    def query(self, *args, **kwargs):
+        raise AssertionError("the dense side asked Chroma's HNSW graph, not the exact vectors")
+
+
+def test_dense_search_is_exact_and_follows_reingests(built, knowledge, data, embedder):
+    """The dense side ranks every chunk by cosine over the vectors Chroma stores, in chunk order
+    (not the approximate HNSW graph, whose neighbours can change from one ingest to the next), and
+    an index reopened after a re-ingest searches the new vectors."""
+    queries = ["washing machines laundry card", "SC-2703-02 check-in", "Microwave floor", "zzz"]
+    for step in range(2):
+        index = open_index(data, embedder)
+        assert index.vectors is not None and index.vectors.shape[0] == len(index.chunks)
+        index.collection = _NoGraph()
+        for query in queries:
+            q = embedder.vector(query)
+            truth = {c.id: float(embedder.vector(c.embed_text) @ q) for c in index.chunks}
+            for k in (1, 5, len(index.chunks)):
+                got = [(index.chunks[pos].id, sim) for pos, sim in dense_search(index, q, k)]
+                assert len(got) == k
+                for cid, sim in got:  # each similarity is the chunk's own ...
+                    assert sim == pytest.approx(truth[cid], abs=1e-5), (step, query, cid)
+                sims = [sim for _, sim in got]
+                assert sims == sorted(sims, reverse=True)  # ... best first ...
+                left_out = [truth[cid] for cid in truth if cid not in dict(got)]
+                assert all(t <= sims[-1] + 1e-5 for t in left_out), (step, query, k)  # ... none missed
+        housing = knowledge / "program" / "housing.md"
+        housing.write_text(
+            housing.read_text(encoding="utf-8").replace("laundry", "launderette"), encoding="utf-8"
+        )
+        run(knowledge, data, embedder)
+    index = open_index(data, embedder)
+    top = index.chunks[dense_search(index, embedder.vector("launderette"), 1)[0][0]]
+    assert "launderette" in top.text
 
 
 # --- broken files -----------------------------------------------------------------------------
