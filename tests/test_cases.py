@@ -279,3 +279,27 @@ def test_escalation_desk_request_human_and_escalate(db, clock):
     crisis = service.cases.active_case_for(200000002)
     assert crisis.urgent and crisis.sensitive and COUNSELOR in crisis.routed_to
     assert crisis.sources == ["program/handbook.en.md"]
+
+
+def test_human_with_nothing_said_yet_asks_what_it_is_about(db, clock):
+    """/human alone opens a case whose card says no message came yet (not an empty "Message:"),
+    the person is asked what it is about, and /human again adds no empty message."""
+    from bot.escalation.service import EscalationDesk
+
+    service = EscalationDesk(db, ROSTER, _settings(), clock=clock)
+    service.open()
+    reply = service.request_human(
+        user_id=TRAINEE, chat_id=TRAINEE, name="Sofía", language="es", text=""
+    )
+    assert "de qué se trata" in reply and "hoy a las 12:00" in reply
+    case = service.cases.active_case_for(TRAINEE)
+    card = service.outbox.get(1)
+    assert card.kind == "desk_card"
+    assert "No message yet" in card.text and not card.text.rstrip().endswith(":")
+    before = len(service.cases.messages(case.id))
+    again = service.request_human(
+        user_id=TRAINEE, chat_id=TRAINEE, name="Sofía", language="es", text="  "
+    )
+    assert f"#{case.id}" in again and "Escribe aquí tu mensaje" in again
+    assert len(service.cases.messages(case.id)) == before
+    assert service.outbox.get(2) is None  # nothing relayed to anyone

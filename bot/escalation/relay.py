@@ -38,7 +38,10 @@ def format_when(tr: Translator, lang: str, when: datetime, now: datetime) -> str
 
 def ack_text(tr: Translator, case: Case, promise: datetime, now: datetime) -> str:
     """What the trainee reads: a person will answer, and by when (crisis lines for a crisis)."""
-    key = "desk.ack_crisis" if case.reason == "crisis" else "desk.ack"
+    if case.reason == "crisis":
+        key = "desk.ack_crisis"
+    else:  # /human alone: nothing passed on yet, so ask what it is about
+        key = "desk.ack" if case.text.strip() else "desk.ack_no_message"
     when = format_when(tr, case.language, promise, now)
     return tr.t(case.language, key, name=case.name, when=when)
 
@@ -56,7 +59,7 @@ def case_card(
     )
     parts = [f"{t('urgent')} · {title}" if case.urgent else title]
     parts.append(t("who", name=case.name, language=case.language))
-    parts.append(t("message", text=case.text))
+    parts.append(t("message", text=case.text) if case.text.strip() else t("no_message"))
     if case.context:
         lines = "\n".join(f"› {line}" for line in case.context[-MAX_CONTEXT_LINES:])
         parts.append(t("context", lines=lines))

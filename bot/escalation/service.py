@@ -82,6 +82,8 @@ class EscalationDesk:
     ) -> str:  # fmt: skip
         existing = self.cases.active_case_for(user_id)
         if existing is not None:
+            if not text.strip():  # /human again, with nothing to pass on
+                return self.tr.t(language, "desk.ack_already_open_no_message", case_id=existing.id)
             message = self.cases.add_message(existing.id, "in", user_id, text)
             relay_to_counselors(existing, message, self.roster, self.outbox, self.tr)
             return self.tr.t(language, "desk.ack_already_open", case_id=existing.id)
