@@ -455,3 +455,25 @@ async def test_a_reply_after_the_reopen_window_is_a_new_question(app, api, desk,
     await feed(app, message("Where is room B201?", chat_id=TRAINEE, reply_to=bot_message(resolved)))
     assert texts(api, TRAINEE)[-1].startswith("ANSWER: Where is room B201?")
     assert desk.cases.get(case_id).status == "resolved"
+
+
+async def test_staff_find_the_staff_commands_in_their_menu_in_their_language(app, api):
+    """Trainees' menu has no staff commands; the desk chat and each roster person's private chat
+    get them (scoped to that chat), in the desk's or the person's language."""
+    await app.post_init(app)
+    scoped = {}
+    for params in api.sent("setMyCommands"):
+        scope = params.get("scope")
+        scope = json.loads(scope) if isinstance(scope, str) else scope
+        if scope:
+            assert scope["type"] == "chat"
+            scoped[int(scope["chat_id"])] = params["commands"]
+        else:
+            assert not {"cases", "case", "resolve"} & {c["command"] for c in params["commands"]}
+    assert set(scoped) == {DESK_CHAT, COUNSELOR, MENTOR, ADMIN}
+    assert [c["command"] for c in scoped[DESK_CHAT]] == ["cases", "case", "resolve"]
+    counselor = {c["command"]: c["description"] for c in scoped[COUNSELOR]}
+    assert {"cases", "case", "resolve", "human", "start"} <= set(counselor)
+    assert counselor["cases"] == t("es", "telegram.commands.cases")  # Ana's first language
+    assert scoped[ADMIN][-1]["description"] == t("en", "telegram.commands.resolve")
+    await app.post_shutdown(app)

@@ -7,7 +7,7 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-from telegram import BotCommand, Update
+from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -23,10 +23,12 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from bot.i18n import t
 from bot.logging_setup import quiet_noisy_loggers, redact_secrets
+from bot.records import LANGUAGES
 from bot.services import Services
 
 from . import commands, desk, exams, feedback, messages
 from .common import FEEDBACK_DOWN, FEEDBACK_UP, FORGET_PREFIX, HUMAN, LANG_PREFIX
+from .desk import STAFF_COMMANDS, desk_of, staff_language
 from .errors import on_error
 from .ordering import ChatOrderedUpdateProcessor
 from .ratelimit import SlidingWindowLimiter
@@ -165,15 +167,34 @@ async def _post_shutdown(application: Application) -> None:
 
 
 async def _set_command_menu(application: Application) -> None:
-    """The "/" menu in each language. Cosmetic: a failure is logged, the bot still starts."""
+    """The "/" menu in each language; with a desk, the staff commands too, in the desk chat and in
+    each staff member's private chat (in their language). Cosmetic: a failure is logged (a staff
+    member who never wrote to the bot has no chat yet), the bot still starts."""
     for code, language in MENU_LANGUAGES:
-        menu = [
-            BotCommand(name, t(language, f"telegram.commands.{name}")) for name in commands.MENU
-        ]
+        menu = _menu(commands.MENU, language)
         try:
             await application.bot.set_my_commands(menu, language_code=code)
         except TelegramError as exc:
             logger.warning("Could not set the %s command menu: %s", code or "default", exc)
+    desk = desk_of(application)
+    if desk is None:
+        return
+    roster = desk.roster
+    staff_menus = [(roster.desk.chat_id, _menu(STAFF_COMMANDS, roster.desk.language))]
+    staff_menus += [
+        (person.id, _menu(commands.MENU + STAFF_COMMANDS, staff_language(person)))
+        for person in roster.people.values()
+    ]
+    for chat_id, menu in staff_menus:
+        try:
+            await application.bot.set_my_commands(menu, scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:
+            logger.warning("Could not set the staff command menu in chat %s: %s", chat_id, exc)
+
+
+def _menu(names: tuple[str, ...], language: str | None) -> list[BotCommand]:
+    language = language if language in LANGUAGES else "en"
+    return [BotCommand(name, t(language, f"telegram.commands.{name}")) for name in names]
 
 
 def run(settings: Settings, services: Services) -> None:
