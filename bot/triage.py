@@ -6,7 +6,8 @@ per cue, grouped by category and compiled once (lazily) into a `Triager`.
 
 Context rules keep ordinary questions from escalating:
 * Self-harm cues are a crisis whatever the form of the message ("what's the suicide hotline?"
-  is answered by a human too).
+  is answered by a human too), except the name of a support service asked for others or for the
+  record ("for the poster", "para tenerlo anotado"): then only the rest of the message counts.
 * Emergency cues (someone collapsed, not breathing, fire, being followed...) are a crisis unless
   the message is framed as an information question or a hypothetical ("what number do I call
   if...", "si alguien se desmaya", "如果有人昏倒") with no sign that it is happening now ("just",
@@ -88,6 +89,7 @@ SELF_HARM: list[tuple[str, str, str]] = [
     ("no reason to live", r"(?:no reason|nothing left|no point|not worth) (?:to live|living|in living|going on|to go on)", "wellbeing"),
     ("never wake up", r"(?:never|not) wake up (?:again|tomorrow)|sleep (?:forever|and never wake)", "wellbeing"),
     ("hurt myself", r"(?:want|wanna|going|thinking (?:about|of)|urge|urges|keep|been|started|stop|to) (?:to )?(?:hurt|hurting|harm|harming|cut|cutting|burn|burning) my ?self|cutting my ?self|cut(?:ting)? my (?:wrists?|arms?|legs?|thighs?)|cuts on my (?:wrists?|arms?|legs?)", "wellbeing"),
+    ("hurt himself", r"(?:going|gonna|wants?|wanna|threaten(?:s|ed|ing)?|trying|tried|about|says?|said|saying|keeps?|will|might)\b[^.!?]{0,30}\b(?:to )?(?:hurt|harm|cut|kill|hang|stab|burn) (?:him|her|them) ?(?:self|selves)|(?:is|are|keeps?|been|started) (?:cutting|hurting|harming) (?:him|her|them) ?(?:self|selves)", "wellbeing"),
     ("self-harm", r"self[- ]?harm(?:ing)?", "wellbeing"),
     ("overdose", r"overdos(?:e|ed|ing)|od(?:ed|d) on", "wellbeing"),
     ("all the pills", r"(?:take|took|swallow|swallowed|taking) (?:all |a lot of |lots of |many |a bunch of |the whole (?:bottle|box) of )?(?:my |the |these |those )?(?:pills|meds|medication|sleeping pills)(?! (?:for|before|after|with))(?=.*(?:die|end|all|at once|sleep forever|enough))", "wellbeing"),
@@ -108,6 +110,7 @@ SELF_HARM: list[tuple[str, str, str]] = [
     ("hacerme dano", r"(?:quiero|ganas de|pienso en|pensando en|pense en|tentacion de|volvi a) (?:hacerme dano|lastimarme|cortarme)|me estoy cortando|(?:me corte|cortarme) las venas|me sigo cortando", "wellbeing"),
     ("sobredosis", r"sobredosis|tomarme todas las (?:pastillas|pildoras)|tomar(?:me)? (?:muchas|todas) (?:las )?(?:pastillas|pildoras)", "wellbeing"),
     ("tirarme", r"(?:tirarme|aventarme|lanzarme) (?:del|de un|de la|desde)", "wellbeing"),
+    ("se va a cortar", r"se (?:va a|quiere|iba a|esta|sigue|intento|trato de) (?:cortar|matar|lastimar|suicidar|ahorcar|colgar|hacer dano)|(?:cortarse|matarse|lastimarse|suicidarse|ahorcarse|quitarse la vida|hacerse dano)(?! (?:el|la|los|las|un|una) (?:pelo|cabello|unas|barba|dedo))", "wellbeing"),
     ("no vale la pena vivir", r"no vale la pena (?:vivir|seguir)", "wellbeing"),
     # zh
     ("自殺", r"自殺|輕生|尋死|尋短", "wellbeing"),
@@ -156,7 +159,7 @@ EMERGENCY_EVENT: list[tuple[str, str, str]] = [
     ("胸痛", r"胸(?:口|部)?(?:很|好|非常)?(?:痛|悶)|心臟病發|中風了", "safety"),
     ("被車撞", r"被(?:車|機車|汽車|公車|卡車)撞", "safety"),
     # zh — danger
-    ("跟蹤", r"(?:有人|一個人|他|那個人)(?:一直|正在|在)?跟(?:蹤|著)我|被跟蹤", "safety"),
+    ("跟蹤", r"(?:有人|一個人|他|那個人)(?:一直|正在|在)?跟(?:蹤|著)我|(?:一直|正在|偷偷)跟(?:蹤|著)我|跟蹤我|被跟蹤", "safety"),
     ("被打", r"(?:有人|他|她|他們)(?:在|正在|一直)?(?:打|攻擊|威脅|砍)我|被(?:打|攻擊|搶劫|搶|砍|刺)|要殺我|要打我|拿(?:著)?刀", "safety"),
     ("失火", r"失火|著火|起火|火災了|冒煙了|瓦斯外洩|瓦斯味", "safety"),
 ]
@@ -192,6 +195,42 @@ _HYPOTHETICAL = re.compile(
     r"要怎麼處理|該怎麼處理(?:呢)?[？?]?$"
 )
 
+# A support service's contact asked for others or for the record ("for the poster", "para tenerlo
+# anotado", "做成清單"): the service's name ("suicide prevention line", "to report harassment") is
+# not a cue then. Without such a purpose, asking for the suicide line stays a crisis; and any other
+# cue in the message (what happened to the person) still counts.
+_SERVICE_NAME = re.compile(
+    r"\bsuicide (?:prevention )?(?:hot ?line|help ?line|line|center|centre|number)\b|"
+    r"\b(?:domestic violence|sexual (?:assault|harassment|abuse)|harassment|abuse|violence)"
+    r"(?: (?:and|or|&) (?:domestic violence|sexual (?:assault|harassment|abuse)|harassment|abuse))?"
+    r"(?: prevention)? (?:hot ?line|help ?line|line|committee|office|email|mailbox|number)\b|"
+    r"\b(?:hot ?line|help ?line|line|number|email|committee|office)(?: number)? (?:for|against) "
+    r"(?:domestic violence|sexual (?:assault|harassment|abuse)|harassment|abuse|suicide)"
+    r"(?: (?:and|or|&) (?:domestic violence|sexual (?:assault|harassment|abuse)|harassment|abuse))?\b|"
+    r"\b(?:to|for) report(?:ing)? (?:sexual )?(?:harassment|abuse|assault|discrimination|bullying)\b|"
+    r"\bgender equity committee\b|"
+    r"\blinea (?:de )?(?:prevencion (?:del |de |al )?suicidio|contra el suicidio|de proteccion)\b|"
+    r"\b(?:para |pa )?(?:reportar|denunciar) (?:el |un |casos de )?(?:acoso(?: sexual)?|abuso|"
+    r"hostigamiento|discriminacion|violencia(?: domestica| sexual)?)\b|"
+    r"\bcomite (?:de )?equidad de genero\b|"
+    r"\b(?:linea|numero|telefono) (?:contra|de) (?:la )?violencia(?: domestica| sexual)?\b|"
+    r"自殺防治(?:專線|中心|電話)?|安心專線|保護專線|性別平等(?:教育)?委員會|"
+    r"(?:性騷擾|性侵害?|家暴|家庭暴力|霸凌)[^。！？!?]{0,6}(?:專線|申訴管道|申訴信箱|信箱|窗口|委員會|防治)"
+)
+_FOR_OTHERS = re.compile(
+    r"\bfor (?:the|a|our|my) (?:record|list|poster|sign|flyer|flier|group|floor|talk|presentation|"
+    r"orientation|welcome|newsletter|new (?:trainees|students|ones|people))\b|"
+    r"\b(?:make|making|put together|putting together|writing|doing|preparing) (?:a |the |our )?"
+    r"(?:list|poster|sign|flyer|guide|presentation|talk)\b|\bjust in case\b|"
+    r"\bin case (?:someone|anyone|somebody)\b|\bto (?:write|note) (?:it |them )?down\b|"
+    r"\bpara (?:tenerlo|tenerlos|anotarlo|apuntarlo|saberlo)\b|"
+    r"\b(?:pa|para) (?:la|el|una|un|mi|nuestra|nuestro|los) (?:lista|poster|cartel|platica|charla|"
+    r"presentacion|grupo|guia|mural|generacion|nuevos)\b|"
+    r"\b(?:haciendo|armando|preparando) (?:una |la |un |el )?(?:lista|poster|cartel|platica|charla|"
+    r"presentacion|guia)\b|\bpor si (?:acaso|alguien|algun)\b|"
+    r"備用|以防萬一|記下來|抄下來|海報|清單|名單|宣導|簡報|以備不時之需"
+)
+
 _FAMILY_EN = (
     r"(?:dad|father|mom|mum|mother|parents?|brother|sister|grandma|grandpa|grandmother|"
     r"grandfather|granny|uncle|aunt|son|daughter|wife|husband|family)"
@@ -224,6 +263,7 @@ SENSITIVE: list[tuple[str, str, str]] = [
     ("騷擾", r"騷擾|性侵|強暴|猥褻|亂摸|偷摸|摸我|碰我的?(?:身體|胸|屁股|腰|腿)|強吻|偷拍|跟蹤狂|一直傳(?:奇怪|色|噁心)", "safety"),
     ("霸凌", r"霸凌|欺負我|排擠我|被(?:同學|室友|學長|學姊|學姐|同事|大家|別人|人)?(?:排擠|欺負|歧視|嘲笑|孤立|言語攻擊)|歧視|嘲笑我|羞辱我|家暴|虐待", "safety"),
     ("不同意", r"我(?:說|已經說)(?:了)?不要|我拒絕了?(?:他|她)?還|不顧我的意願", "safety"),
+    ("害怕不敢", r"(?:很|好|非常|超)?(?:害怕|怕)[^。！？!?]{0,8}不敢(?:出去|出門|回家|回宿舍|回去|離開|走|去)", "safety"),
     # --- family emergency (family) ---
     ("family in hospital", r"(?:my|our) " + _FAMILY_EN + r"(?:s)?\b[^.!?]{0,60}\b(?:(?:in|at|to) (?:the )?(?:hospital|icu|er|emergency room)|hospitali[sz]ed|admitted|icu|intensive care|heart attack|stroke|cancer|surgery|passed away|died|dying|accident|critical|coma|very sick|seriously ill|in a bad state)", "family"),
     ("passed away", r"passed away|(?:my|our) " + _FAMILY_EN + r" died|funeral|family emergency|(?:fly|go|travel|get) (?:back )?home (?:urgently|asap|as soon as possible|right away|immediately)", "family"),
@@ -248,9 +288,9 @@ SENSITIVE: list[tuple[str, str, str]] = [
     ("me acusan", r"me (?:acusa|acusan|acuso|acusaron) de|dicen que (?:yo )?(?:copie|hice trampa|plagie)|me (?:cacharon|descalificaron|anularon|cancelaron (?:el|mi) (?:examen|prueba|calificacion))|me (?:quieren|van a) (?:descalificar|anular|cancelar)|(?:anular|cancelar)(?:me)? mi (?:examen|prueba|calificacion)", "exams"),
     ("說我作弊", r"(?:說|指控|認為|懷疑|誣賴|冤枉)我(?:在)?(?:作弊|抄襲|抄)|取消我的|(?:要|被)取消(?:我的)?(?:應試|考試)?資格|我的?(?:應試)?資格被取消|我的(?:成績|考試)被(?:取消|作廢)|(?:監試|監考)(?:人員|老師)?[^。！？!?]{0,20}(?:說我|指控|要取消|取消我|把我|趕出|叫我離開|沒收我)", "exams"),
     # --- own grade dispute / appeal (academic) ---
-    ("grade appeal", r"(?:appeal|dispute|contest|challenge|complain about|recheck|regrade|re-grade|review) (?:of )?my (?:grade|score|mark|result)|my (?:grade|score|mark|result)s? (?:is|are|was|were) (?:wrong|unfair|incorrect|a mistake|an error|miscalculated)|(?:unfair|wrong) (?:grade|score|mark)", "academic"),
-    ("reclamar calificacion", r"(?:apelar|reclamar|revisar|impugnar|inconformarme con|quejarme de) (?:mi |la |el )?(?:calificacion|nota|resultado|puntaje)|mi (?:calificacion|nota|resultado) (?:esta mal|es injusta|no es justa|esta equivocada|no es correcta)|(?:calificacion|nota) injusta", "academic"),
-    ("成績申訴", r"申訴|(?:我的)?成績(?:有問題|不公平|算錯|錯了|有誤|不對)|分數(?:算錯|不對|有誤)|複查(?:我的)?(?:成績|分數)", "academic"),
+    ("grade appeal", r"(?:appeal|dispute|contest|challenge|complain about|recheck|regrade|re-grade|review) (?:of )?my (?:grade|score|mark|result)|my (?:[\w-]+ ){0,4}(?:grade|score|mark|result)s? (?:is|are|was|were|seems?|looks?) (?:wrong|unfair|incorrect|a mistake|an error|miscalculated|not right)|(?:unfair|wrong) (?:grade|score|mark)|(?:grade|score|mark)s?\b[^.!?]{0,80}\b(?:refuses?|refused|wont|will not|doesnt want) to (?:look at|review|recheck|regrade|change|fix)", "academic"),
+    ("reclamar calificacion", r"(?:apelar|reclamar|revisar|impugnar|inconformarme con|quejarme de) (?:mi |la |el )?(?:calificacion|nota|resultado|puntaje)|mi (?:\w+ ){0,4}(?:calificacion|nota|resultado) (?:esta mal|es injusta|no es justa|esta equivocada|no es correcta)|(?:calificacion|nota) injusta|(?:no (?:me )?quiere|se niega a) (?:revisar|cambiar|corregir)(?:la|lo|me)?\b[^.!?]{0,20}\b(?:calificacion|nota|examen)", "academic"),
+    ("成績申訴", r"(?:成績|分數)[^。！？!?]{0,12}申訴|申訴[^。！？!?]{0,12}(?:成績|分數)|(?:我的)?成績(?:有問題|不公平|算錯|錯了|有誤|不對)|分數(?:算錯|不對|有誤)|複查(?:我的)?(?:成績|分數)", "academic"),
     # --- pregnancy, mental-health distress (wellbeing) ---
     ("pregnant", r"pregnan\w*|embarazad[oa]|embarazo|懷孕|有身孕", "wellbeing"),
     ("panic attacks", r"panic attacks?|anxiety attacks?|depress(?:ed|ion)|hopeless|worthless|(?:cant|cannot) stop crying|(?:mental|nervous|emotional) breakdown|having a breakdown|im falling apart|im not ok(?:ay)?|feel like (?:a|such a) failure", "wellbeing"),
@@ -396,6 +436,8 @@ class Triager:
             return NONE
         norm = normalize(text)
         raw = unicodedata.normalize("NFKC", text)
+        if _FOR_OTHERS.search(norm):
+            norm = _SERVICE_NAME.sub(" ", norm)
 
         # 1. crisis: self-harm, whatever the form
         hit = self._first(self._self_harm, norm)

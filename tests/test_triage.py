@@ -268,3 +268,66 @@ def test_speed() -> None:
             triager.classify(m)
     per_message_ms = (time.perf_counter() - start) * 1000 / (rounds * len(messages))
     assert per_message_ms < 1.0, per_message_ms
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "Estoy armando una lista de telefonos utiles pa el grupo. Cual es la linea de prevencion "
+        "del suicidio en Taiwan?",
+        "we're making a safety poster for the floor, what's the hotline number for domestic "
+        "violence and sexual assault?",
+        "pa la platica de los nuevos: cual es el correo del comite de equidad de genero pa "
+        "reportar acoso?",
+        "我們在做宿舍的緊急電話清單，自殺防治專線是幾號？",
+    ],
+)
+def test_a_support_line_asked_for_others_is_an_ordinary_question(message: str) -> None:
+    assert triage(message).reason is None
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("what is the number of the suicide hotline?", "crisis"),  # no purpose: a person answers
+        ("i want to die. whats the suicide hotline, just in case", "crisis"),
+        ("my labmate harassed me, what's the email to report harassment? asking for the record",
+         "sensitive"),
+        ("para tenerlo anotado, mi roomie dice que se va a cortar, cual es la linea de prevencion "
+         "del suicidio?", "crisis"),
+    ],
+)
+def test_what_happened_still_counts_beside_a_support_line(message: str, reason: str) -> None:
+    assert triage(message).reason == reason
+
+
+@pytest.mark.parametrize(
+    ("message", "reason"),
+    [
+        ("my roommate locked himself in the bathroom and keeps saying he's going to cut himself",
+         "crisis"),
+        ("she said she wants to kill herself tonight", "crisis"),
+        ("mi roomie dice que se va a cortar y no abre la puerta", "crisis"),
+        ("my module 1 exam grade is wrong and the professor refuses to look at it again",
+         "sensitive"),
+        ("mi calificacion del modulo 2 esta mal y el profe no quiere revisar mi examen",
+         "sensitive"),
+        ("有個男考生一直跟著我，我現在很害怕不敢出去", "crisis"),
+        ("我很害怕不敢回宿舍", "sensitive"),
+    ],
+)
+def test_third_person_self_harm_grade_disputes_and_fear(message: str, reason: str) -> None:
+    assert triage(message).reason == reason
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "he cut himself shaving, where can I buy band-aids?",
+        "voy a cortarme el pelo, hay peluqueria cerca?",
+        "考場冷氣太冷，要向誰反映？",
+        "the bank refuses to look at my transfer, what can I do?",
+    ],
+)
+def test_near_misses_of_the_new_cues(message: str) -> None:
+    assert triage(message).reason is None
