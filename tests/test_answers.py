@@ -61,6 +61,8 @@ def test_documents_that_do_not_say_lead_to_abstention_and_a_counselor_offer(assi
     for question in (
         "Is there a swimming pool on campus, and how much does it cost?",
         "¿Cuándo abre la convocatoria para la generación 2027-2028?",
+        # near a topic the documents cover (city buses), but no price anywhere
+        "how much is a monthly bus pass in Tainan?",
     ):
         record = assistant.answer(question)
         assert not record.answered and not record.escalate, question
@@ -114,3 +116,18 @@ def test_open_answers_once_in_every_language_before_the_first_person_asks(assist
     monkeypatch.setattr(assistant, "answer", lambda text, **kw: answered.append(real_answer(text, **kw)))
     assistant.open()
     assert {record.language for record in answered} == {"es", "en", "zh-TW"}
+
+
+def test_a_price_a_rate_or_an_email_must_be_in_the_passages():
+    from bot.answering.evidence import answer_types, types_met
+
+    assert "price" in answer_types("how much is a monthly bus pass?")
+    assert "price" in answer_types("cuanto cuesta lavar la ropa?")
+    assert "price" in answer_types("考前五天換場次要付多少錢？")
+    assert "price" not in answer_types("how much time do I have for Level 1?")
+    assert "rate" in answer_types("第一級的及格率是多少？")
+    bus = "City buses stop outside the main gate; the ride takes about 20-25 minutes."
+    assert types_met(["amount"], bus) == 1.0  # any number is an amount...
+    assert types_met(["price"], bus) == 0.0  # ...but not a price
+    for priced in ("Washing costs NT$20 a load.", "El préstamo es gratis.", "補發費用 200 元"):
+        assert types_met(["price"], priced) == 1.0, priced

@@ -28,6 +28,15 @@ ANSWER_TYPE_CUES: dict[str, re.Pattern[str]] = {
         r"cuanto|cuanta|cuantos|cuantas|cuesta|costo|precio|pagan|porcentaje|"
         r"多少|幾題|費用|幾分|價錢|幾個|幾天|多久"
     ),
+    # A price is more than any number: "how much is a monthly bus pass" is not answered by a
+    # passage saying the bus ride takes 20-25 minutes.
+    "price": re.compile(
+        r"\bcosts?\b|\bfees?\b|\bprices?\b|\bfares?\b|\bcharged?\b|how much (?:is|are|does|do|for)\b"
+        r"(?!.*\b(?:time|long|hours?|days?)\b)|"
+        r"cuesta|cuestan|costo|precio|tarifa|cobran|\bcobra\b|cuanto (?:sale|vale|hay que pagar|pago)|"
+        r"多少錢|費用|價錢|價格|收費|票價|要付多少"
+    ),
+    "rate": re.compile(r"pass rate|percentage|porcentaje|tasa de|比率|及格率|通過率|錄取率|百分比"),
     "date": re.compile(
         r"\bwhen\b|what date|which day|what day|deadline|"
         r"cuando|que dia|fecha|desde cuando|"
@@ -49,6 +58,11 @@ ANSWER_TYPE_EVIDENCE: dict[str, re.Pattern[str]] = {
         r"\d+\s*(?:分鐘|小時)|[上下]午|週[一二三四五六日]|星期|sunday|saturday|sabado|domingo"
     ),
     "amount": re.compile(r"\d"),
+    "price": re.compile(
+        r"nt\$|\bntd\b|\$ ?\d|\d[\d,.]* ?(?:元|塊|dollars?|pesos|mxn|usd)|\bfree\b|gratis|gratuit|"
+        r"免費|不收費|no cost|sin costo|\d ?%|reembols|refund|退費|退還"
+    ),
+    "rate": re.compile(r"\d ?%|percent|por ?ciento|百分之|\d成"),
     "date": re.compile(
         r"\d{4}-\d{2}-\d{2}|\d+\s*月\s*\d+\s*日|\b\d{1,2}\b|january|february|march|april|may|june|"
         r"july|august|september|october|november|december|enero|febrero|marzo|abril|mayo|junio|"
