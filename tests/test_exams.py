@@ -245,6 +245,22 @@ def test_parse_rejects_other_questions(question):
 
 # ---- answers ------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize(
+    ("question", "asked"),
+    [
+        ("when is the english-language Level 2 session, and what time does it start and check-in "
+         "open?", {"start", "checkin"}),
+        ("SC-2703-02 a que hora empieza y a que hora abre el registro?", {"start", "checkin"}),
+        ("SC-2703-02 a que hora abre el check-in?", {"checkin"}),
+        ("when does check-in open for SC-2703-02?", {"checkin"}),
+    ],
+)
+def test_start_and_check_in_asked_together_are_both_answered(question, asked):
+    """"start and check-in open" asks two times: the check-in phrase does not swallow "start"."""
+    assert asked <= set(parse_exam_question(question).asks)
+    assert ("start" in parse_exam_question(question).asks) == ("start" in asked)
+
+
 def test_answer_zh_room_and_checkin(cal):
     query = parse_exam_question("SC-2612-03 在哪一間試場？幾點開始報到？")
     answer = cal.answer(query, "zh-TW", date(2026, 11, 21))

@@ -148,8 +148,8 @@ _CHECKIN_STRONG = _rx(
 )
 _CHECKIN_WEAK = _rx(*_CHECKIN_PHRASES, r"\barrival\b", r"\bllegada\b")
 _CHECKIN_REMOVE = _rx(
-    r"\bcheck[\s-]?in (?:opens?|starts?|begins?)\b", r"\b(?:open|start|begin)s?\b.{0,12}\bcheck[\s-]?in\b",
-    r"開始報到", r"報到.{0,4}開始", r"(?:empieza|comienza|inicia|abre)\b.{0,15}\b(?:check[\s-]?in|registro)",
+    r"\bcheck[\s-]?in (?:opens?|starts?|begins?)\b", r"\b(?:open|start|begin)s?(?: of| the| of the)? check[\s-]?in\b",
+    r"開始報到", r"報到.{0,4}開始", r"(?:empieza|comienza|inicia|abre)(?: el| la)? (?:check[\s-]?in|registro)\b",
 )
 _START_STRONG = _rx(
     r"\bstart", r"\bbegin", r"\bempiez", r"\bcomienz", r"\binicia", r"開始", r"開考",
