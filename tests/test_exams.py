@@ -237,6 +237,9 @@ def test_parse_calendar_questions(question, expected):
     "When does registration open for the May exam?",
     "第二級什麼時候開放報名？",
     "May I bring my phone to the exam?",
+    # "is there / hay" about something at the venue, not about sessions
+    "is there a room where i can pump breast milk at the exam building?",
+    "¿hay lockers en el edificio del examen?",
     "",
 ])
 def test_parse_rejects_other_questions(question):
@@ -244,6 +247,11 @@ def test_parse_rejects_other_questions(question):
 
 
 # ---- answers ------------------------------------------------------------------------------------
+
+def test_is_there_lists_sessions_when_sessions_are_asked_about():
+    for question in ("Are there any exams?", "hay examenes?", "有沒有考試？"):
+        assert parse_exam_question(question).upcoming, question
+
 
 @pytest.mark.parametrize(
     ("question", "asked"),

@@ -116,8 +116,13 @@ _UPCOMING_WORDS = _rx(r"\bupcoming\b", r"\bcoming\b", r"\bfuture\b", r"\bpr[oó]
 _LIST_WORDS = _rx(
     r"\bwhich (?:exams?|sessions?)\b", r"\bwhat (?:exams?|sessions?)\b", r"\bschedule\b",
     r"\bcalendar\b", r"\bexam dates\b", r"\bdates\b", r"\bany (?:exams?|sessions?)\b",
-    r"\bis there\b", r"\bare there\b", r"\bqu[eé] (?:ex[aá]menes|sesiones|ex[aá]men)\b",
-    r"\bcalendario\b", r"\bhorarios?\b", r"\bfechas\b", r"\bhay\b", r"哪些", r"有沒有", r"有幾場",
+    # "is there / hay / 有沒有" list sessions only when sessions are what is asked about ("is there a
+    # room where I can pump breast milk at the exam building?" is not a calendar question)
+    r"\b(?:is|are) there (?:an? |any |more |other )?(?:(?:level \d|ai|english|chinese) )?(?:exams?|sessions?|tests?)\b",
+    r"\bqu[eé] (?:ex[aá]menes|sesiones|ex[aá]men)\b",
+    r"\bcalendario\b", r"\bhorarios?\b", r"\bfechas\b",
+    r"\bhay (?:alg[uú]n |alguna |m[aá]s |otros? |otras? )?(?:ex[aá]men(?:es)?|sesi[oó]n(?:es)?|fechas?)\b",
+    r"哪些", r"有沒有.{0,8}(?:考試|場次|考)", r"有幾場",
     r"時間表", r"場次表", r"考試日期", r"有.{0,6}(?:考試|場次)嗎", r"什麼(?:考試|場次)", r"哪幾場",
 )
 _MORNING_WORDS = _rx(r"\bmorning\b", r"\d\s*a\.?m\.?(?![A-Za-z])", r"\ba\.m\.", r"\b(?:por|de) la ma[ñn]ana\b",
