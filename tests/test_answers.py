@@ -131,3 +131,18 @@ def test_a_price_a_rate_or_an_email_must_be_in_the_passages():
     assert types_met(["price"], bus) == 0.0  # ...but not a price
     for priced in ("Washing costs NT$20 a load.", "El préstamo es gratis.", "補發費用 200 元"):
         assert types_met(["price"], priced) == 1.0, priced
+
+
+def test_five_letter_inflections_of_known_words_are_not_unknown():
+    from types import SimpleNamespace
+
+    from bot.answering.confidence import Vocabulary, unknown_words
+
+    words = ["lavadoras", "secadoras", "dormitorio", "piscina", "laundry"]
+    index = SimpleNamespace(bm25=SimpleNamespace(vocab_dict=dict.fromkeys(words)), chunks=[])
+    vocab = Vocabulary(index)
+    assert unknown_words("cuanto cuesta lavar y secar la ropa en el dormi", vocab) == [
+        "cuanto", "cuesta", "ropa"
+    ]
+    # only a stem of a known word counts: "nadar" (swim) is not known from "piscina"
+    assert unknown_words("donde puedo nadar", vocab) == ["donde", "puedo", "nadar"]

@@ -41,6 +41,9 @@ class Vocabulary:
         words = getattr(index.bm25, "vocab_dict", {}) or {}
         self.words = frozenset(words)
         self.prefixes = frozenset(w[:5] for w in self.words if len(w) >= 5)
+        # Stems of longer words, for five-letter inflections: "lavar" (lavadoras), "secar"
+        # (secadoras), "dormi" (dormitorio).
+        self.stems = frozenset(w[:4] for w in self.words if len(w) >= 7)
         self.text = "\n".join(f"{c.metadata.get('section', '')} {c.text}" for c in index.chunks)
 
 
@@ -81,6 +84,8 @@ def unknown_words(question: str, vocab: Vocabulary) -> list[str]:
         if not _LATIN_WORD.match(token) or token in words:
             continue
         if len(token) >= 6 and token[:5] in prefixes:
+            continue
+        if len(token) == 5 and token[:4] in vocab.stems:
             continue
         unknown.append(token)
     return unknown
