@@ -20,6 +20,7 @@ from bot.answering.confidence import Vocabulary, confidence
 from bot.answering.extractive import citation_for, compose, sources_line
 from bot.config import Settings
 from bot.i18n import Translator, default_translator
+from bot.informal import expand as expand_informal
 from bot.records import AnswerRecord, Citation
 from bot.retrieval import Hit, HybridRetriever
 from bot.textnorm import tokenize
@@ -113,17 +114,20 @@ class Assistant:
         if verdict.reason is not None:
             return self._escalation(question, lang, verdict.reason, verdict.topic)
 
-        calendar_record = self._calendar_answer(question, lang)
-        if calendar_record is not None:
-            return calendar_record
-
         # Search in the language the question is written in (a /lang choice only changes the
-        # reply); Simplified Chinese is searched in Traditional, as the documents are written.
-        search_text, search_lang = question, detected or lang
+        # reply), with chat spellings spelled out ("a q hora" -> "a que hora"); Simplified Chinese
+        # is searched in Traditional, as the documents are written.
+        search_lang = detected or lang
+        search_text = expand_informal(question, search_lang)
         if search_lang == "zh-TW":
             from bot.language import to_traditional
 
             search_text = to_traditional(question)
+
+        calendar_record = self._calendar_answer(search_text, lang)
+        if calendar_record is not None:
+            calendar_record.question = question
+            return calendar_record
         record = self._document_answer(search_text, lang, search_lang)
         record.question = question
         return record

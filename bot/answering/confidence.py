@@ -26,8 +26,10 @@ AGREEMENT_BONUS = 0.1
 EXACT_BONUS = 0.25
 UNKNOWN_PENALTY = (0.0, 0.12, 0.4)  # for 0, 1, 2+ unknown content words
 TYPE_MISS_PENALTY = 0.35
-# Asked for and found nowhere in the chosen passages, these alone sink an answer: a price, a rate,
-# an e-mail address are never "partly" given by a passage about the same topic.
+# Asked for and missing from the best passage, these alone sink an answer: a price, a rate, an
+# e-mail address are never "partly" given by a passage about the same topic, and a price found
+# only in a runner-up passage (a taxi fare under a question about a bus to Kaohsiung) is another
+# topic's price.
 STRICT_TYPES = frozenset({"price", "rate", "email"})
 _LATIN_WORD = re.compile(r"^[a-z][a-z]{2,}$")
 _IDENTIFIER = re.compile(r"^(?=.*\d)[a-z0-9$]+(?:[-/][a-z0-9]+)+$")
@@ -107,7 +109,7 @@ def confidence(question: str, hits: list[Hit], chosen: list[Hit], vocab: Vocabul
         in_top = types_met(types, top.chunk.text)
         anywhere = types_met(types, "\n".join(h.chunk.text for h in chosen))
         strict = [t for t in types if t in STRICT_TYPES]
-        if anywhere == 0 or types_met(strict, "\n".join(h.chunk.text for h in chosen)) < 1:
+        if anywhere == 0 or types_met(strict, top.chunk.text) < 1:
             score -= TYPE_MISS_PENALTY
         elif in_top == 0:
             score -= TYPE_MISS_PENALTY * 0.75
