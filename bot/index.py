@@ -238,9 +238,9 @@ def load_vectors(collection, by_id: dict[str, int], data_dir: Path) -> np.ndarra
 
 def dense_search(index: LoadedIndex, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
     """(chunk position, cosine similarity) of the k nearest chunks."""
-    if not index.chunks:
-        return []
     k = min(k, len(index.chunks))
+    if k <= 0:
+        return []
     if index.vectors is not None:
         query = np.asarray(vector, dtype=np.float32)
         norm = float(np.linalg.norm(query))
