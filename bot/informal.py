@@ -19,7 +19,7 @@ _SPANISH: dict[str, str] = {
     "x": "por", "pa": "para", "pal": "para el", "d": "de", "dl": "del", "tb": "también",
     "tmb": "también", "tmbn": "también", "bn": "bien", "xfa": "por favor", "porfa": "por favor",
     "pls": "por favor", "plis": "por favor", "kiero": "quiero", "kieres": "quieres",
-    "aki": "aquí", "ahi": "ahí", "nd": "nada", "sta": "está", "stoy": "estoy",
+    "aki": "aquí", "nd": "nada", "sta": "está", "stoy": "estoy",
     # everyday words -> the handbook's words
     "finde": "fin de semana", "cel": "celular", "celu": "celular", "depa": "departamento",
     "profe": "profesor", "compu": "computadora", "biblio": "biblioteca", "uni": "universidad",

@@ -125,3 +125,54 @@ class FakeDesk:
 
     def escalate(self, **values) -> None:
         self.escalations.append(values)
+
+
+# --- the escalation desk's test roster and messages (tests/test_desk_telegram.py, e2e) ----------
+
+THESIS = "I need to talk to my mentor about my thesis"
+CRISIS = "I want to disappear"
+CRISIS_REPLY = "Please call 1925 (24 hours) or 119 now. A counselor will contact you."
+
+
+def desk_roster(
+    *, trainee: int, counselor: int, mentor: int, admin: int, desk_chat: int, desk_thread: int,
+    counselor_name: str, counselor_languages: str,
+) -> str:  # fmt: skip
+    """A roster (YAML) with a desk topic, an on-duty counselor, the trainee's mentor and a desk
+    admin who is also the backup."""
+    return f"""
+timezone: Asia/Taipei
+desk:
+  chat_id: {desk_chat}
+  thread_id: {desk_thread}
+  language: en
+backup: {admin}
+people:
+  - id: {counselor}
+    name: "{counselor_name}"
+    languages: [{counselor_languages}]
+    topics: [wellbeing]
+    roles: [counselor]
+    on_duty: true
+  - id: {mentor}
+    name: "Dr. Chen Wei"
+    languages: [en, zh-TW]
+    topics: [academic]
+    roles: [mentor]
+    on_duty: true
+  - id: {admin}
+    name: "Night duty officer"
+    languages: [en]
+    roles: [counselor, desk_admin]
+    on_duty: true
+mentors:
+  {trainee}: {mentor}
+"""
+
+
+def escalation(reason: str, answer: str, topic: str | None = None) -> AnswerRecord:
+    """The assistant's record for a message that escalates."""
+    return AnswerRecord(
+        question="x", language="en", answer=answer, answered=False, escalate=True,
+        escalation_reason=reason, topic=topic,
+    )  # fmt: skip

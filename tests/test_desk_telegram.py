@@ -17,10 +17,17 @@ from bot.channels.telegram import desk as desk_channel
 from bot.escalation.roster import parse_roster
 from bot.escalation.service import EscalationDesk
 from bot.i18n import t
-from bot.records import AnswerRecord
 from bot.services import Services
 from bot.storage import Database
-from tests.telegram_fakes import FakeAssistant, FakeUserStore
+from tests.telegram_fakes import (
+    CRISIS,
+    CRISIS_REPLY,
+    THESIS,
+    FakeAssistant,
+    FakeUserStore,
+    desk_roster,
+    escalation,
+)
 from tests.test_telegram_handlers import (
     OfflineBotApi,
     buttons,
@@ -34,38 +41,10 @@ TRAINEE = 42  # a trainee's private chat id is their user id
 COUNSELOR, MENTOR, ADMIN, OUTSIDER = 100, 200, 900, 555
 DESK_CHAT, DESK_THREAD = -1009, 7
 
-ROSTER = f"""
-timezone: Asia/Taipei
-desk:
-  chat_id: {DESK_CHAT}
-  thread_id: {DESK_THREAD}
-  language: en
-backup: {ADMIN}
-people:
-  - id: {COUNSELOR}
-    name: "Ana Ruiz"
-    languages: [es, en]
-    topics: [wellbeing]
-    roles: [counselor]
-    on_duty: true
-  - id: {MENTOR}
-    name: "Dr. Chen Wei"
-    languages: [en, zh-TW]
-    topics: [academic]
-    roles: [mentor]
-    on_duty: true
-  - id: {ADMIN}
-    name: "Night duty officer"
-    languages: [en]
-    roles: [counselor, desk_admin]
-    on_duty: true
-mentors:
-  {TRAINEE}: {MENTOR}
-"""
-
-THESIS = "I need to talk to my mentor about my thesis"
-CRISIS = "I want to disappear"
-CRISIS_REPLY = "Please call 1925 (24 hours) or 119 now. A counselor will contact you."
+ROSTER = desk_roster(
+    trainee=TRAINEE, counselor=COUNSELOR, mentor=MENTOR, admin=ADMIN, desk_chat=DESK_CHAT,
+    desk_thread=DESK_THREAD, counselor_name="Ana Ruiz", counselor_languages="es, en",
+)
 
 
 class FlakyBotApi(OfflineBotApi):
@@ -81,13 +60,6 @@ class FlakyBotApi(OfflineBotApi):
             self.calls.append(("sendMessage!", request_data.parameters if request_data else {}))
             return status, json.dumps({"ok": False, "error_code": status, **body}).encode()
         return await super().do_request(url, method, request_data, **kwargs)
-
-
-def escalation(reason: str, answer: str, topic: str | None = None) -> AnswerRecord:
-    return AnswerRecord(
-        question="x", language="en", answer=answer, answered=False, escalate=True,
-        escalation_reason=reason, topic=topic,
-    )  # fmt: skip
 
 
 @pytest.fixture

@@ -15,12 +15,18 @@ from telegram.ext import Application
 from bot.channels.telegram import build_application
 from bot.config import Settings
 from bot.i18n import t
-from bot.records import AnswerRecord
 from bot.storage import schema
 from bot.wiring import build_services
 from tests.e2e.conftest import start_application, stop_application
 from tests.e2e.emulator import BotApiEmulator
-from tests.telegram_fakes import FakeAssistant
+from tests.telegram_fakes import (
+    CRISIS,
+    CRISIS_REPLY,
+    THESIS,
+    FakeAssistant,
+    desk_roster,
+    escalation,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -28,45 +34,10 @@ TRAINEE = 4242
 MENTOR, COUNSELOR, ADMIN = 100000003, 100000001, 100000009
 DESK_CHAT, DESK_THREAD = -1001000000001, 2
 
-ROSTER = f"""
-timezone: Asia/Taipei
-desk:
-  chat_id: {DESK_CHAT}
-  thread_id: {DESK_THREAD}
-  language: en
-backup: {ADMIN}
-people:
-  - id: {COUNSELOR}
-    name: "Lin Mei-hua"
-    languages: [zh-TW, en]
-    topics: [wellbeing]
-    roles: [counselor]
-    on_duty: true
-  - id: {MENTOR}
-    name: "Dr. Chen Wei"
-    languages: [en, zh-TW]
-    topics: [academic]
-    roles: [mentor]
-    on_duty: true
-  - id: {ADMIN}
-    name: "Night duty officer"
-    languages: [en]
-    roles: [counselor, desk_admin]
-    on_duty: true
-mentors:
-  {TRAINEE}: {MENTOR}
-"""
-
-THESIS = "I need to talk to my mentor about my thesis"
-CRISIS = "I want to disappear"
-CRISIS_REPLY = "Please call 1925 (24 hours) or 119 now. A counselor will contact you."
-
-
-def escalation(reason: str, answer: str, topic: str | None = None) -> AnswerRecord:
-    return AnswerRecord(
-        question="x", language="en", answer=answer, answered=False, escalate=True,
-        escalation_reason=reason, topic=topic,
-    )  # fmt: skip
+ROSTER = desk_roster(
+    trainee=TRAINEE, counselor=COUNSELOR, mentor=MENTOR, admin=ADMIN, desk_chat=DESK_CHAT,
+    desk_thread=DESK_THREAD, counselor_name="Lin Mei-hua", counselor_languages="zh-TW, en",
+)
 
 
 @dataclass
@@ -211,7 +182,12 @@ async def test_a_crisis_gets_the_numbers_first_and_an_urgent_case(puente):
     await puente.trainee_sends(CRISIS)
     (first,) = await puente.messages(TRAINEE, 1)
     assert first["text"] == CRISIS_REPLY and "reply_markup" not in first
-    case = await asyncio.to_thread(puente.desk.cases.active_case_for, TRAINEE)
+    # The reply goes out first; the case is opened and routed just after it.
+    def routed_case():
+        case = puente.desk.cases.active_case_for(TRAINEE)
+        return case if case is not None and case.routed_to else None
+
+    case = await puente.emulator.await_for(routed_case, what="the crisis case to be routed")
     assert case.urgent and set(case.routed_to) == {COUNSELOR, ADMIN}
 
     for person in (COUNSELOR, ADMIN):
