@@ -5,6 +5,7 @@
   ask     the full answer record for a question, or for every line of --batch FILE
   search  the ranked chunks for a query, or for every line of --batch FILE
   eval    answer-quality metrics on a question set (the dev-set schema)
+  eval-triage  triage metrics on a labelled corpus (eval/triage/heldout.jsonl)
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("file", type=Path)
     ev.add_argument("--out", type=Path, help="write every item with its reply (JSONL)")
     ev.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    et = sub.add_parser("eval-triage", help="triage metrics on a labelled JSONL corpus")
+    et.add_argument("file", type=Path)
+    et.add_argument("--out", type=Path, help="write every item with its reply (JSONL)")
+    et.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return parser
 
 
@@ -99,6 +104,25 @@ def cmd_eval(assistant, args) -> int:
     return 0
 
 
+def cmd_eval_triage(assistant, args) -> int:
+    from bot.triage_eval import evaluate, format_report, read_items
+
+    scores = evaluate(assistant, read_items(args.file))
+    if args.out:
+        with args.out.open("w", encoding="utf-8") as handle:
+            for outcome in scores.outcomes:
+                handle.write(json.dumps(outcome.to_dict(), ensure_ascii=False) + "\n")
+    if args.json:
+        _print_json({
+            "overall": scores.metrics(),
+            "by_language": {k: v.metrics() for k, v in scores.by_language().items()},
+            "confusion": {k: dict(v) for k, v in scores.confusion().items()},
+        })  # fmt: skip
+    else:
+        print(format_report(scores))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
@@ -120,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_search(assistant.retriever, args)
         if command == "eval":
             return cmd_eval(assistant, args)
+        if command == "eval-triage":
+            return cmd_eval_triage(assistant, args)
     except Exception as exc:  # a known start-up problem is one clear message; else re-raised
         problem = startup_problem(exc)
         if problem is None:
@@ -138,8 +164,11 @@ def startup_problem(exc: BaseException) -> str | None:
     from bot.escalation.roster import RosterError
     from bot.exams import CalendarError
     from bot.storage.db import DatabaseUnavailable
+    from bot.triage import TriageModelError
 
-    if isinstance(exc, (IndexProblem, RosterError, CalendarError, TelegramSetupError, DatabaseUnavailable)):
+    known = (IndexProblem, RosterError, CalendarError, TelegramSetupError, DatabaseUnavailable,
+             TriageModelError)  # fmt: skip
+    if isinstance(exc, known):
         return str(exc)
     return None
 

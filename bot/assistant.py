@@ -1,7 +1,8 @@
 """`Assistant.answer()`: the one place that decides to answer, abstain or escalate.
 
   1. language: the person's explicit choice, else detection (es / en / zh-TW, or unsupported)
-  2. triage: crisis / sensitive / explicit request for a person -> an escalation record
+  2. triage: crisis / sensitive / explicit request for a person -> an escalation record (a
+     learned classifier over the message's embedding, computed once and shared with the search)
   3. exam logistics: an exact answer from the session calendar
   4. hybrid retrieval, then an extractive answer (or an LLM's, when one is configured)
   5. the confidence gate: answer, or say the documents do not cover it and offer a counselor
@@ -20,7 +21,7 @@ from bot.answering.confidence import Vocabulary, confidence
 from bot.answering.extractive import citation_for, compose, sources_line
 from bot.config import Settings
 from bot.i18n import Translator, default_translator
-from bot.informal import expand as expand_informal
+from bot.informal import search_text as to_search_text
 from bot.records import AnswerRecord, Citation
 from bot.retrieval import Hit, HybridRetriever
 from bot.textnorm import tokenize
@@ -64,7 +65,7 @@ class Assistant:
         self.calendar = calendar
         self.llm = llm
         self.detector = detector or LanguageDetector()
-        self.triager = triager or Triager()
+        self.triager = triager or Triager(embedder_name=getattr(retriever.embedder, "name", None))
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.vocabulary = Vocabulary(retriever.index)
         self._titles: dict[str, str] | None = None
@@ -110,43 +111,59 @@ class Assistant:
             )
         lang = language or detected or "en"
 
-        verdict = self.triager.classify(question, lang)
-        if verdict.reason is not None:
-            return self._escalation(question, lang, verdict.reason, verdict.topic)
-
         # Search in the language the question is written in (a /lang choice only changes the
         # reply), with chat spellings spelled out ("a q hora" -> "a que hora"); Simplified Chinese
-        # is searched in Traditional, as the documents are written.
+        # is searched in Traditional, as the documents are written. Its embedding is computed
+        # once: triage reads it, and so does the search.
         search_lang = detected or lang
-        search_text = expand_informal(question, search_lang)
-        if search_lang == "zh-TW":
-            from bot.language import to_traditional
+        search_text = to_search_text(question, search_lang)
+        vector = self.retriever.embed_query(search_text)
 
-            search_text = to_traditional(question)
+        verdict = self.triager.classify(question, lang, vector=vector)
+        if verdict.reason is not None:
+            return self.escalation_reply(question, lang, verdict)
 
         calendar_record = self._calendar_answer(search_text, lang)
         if calendar_record is not None:
             calendar_record.question = question
             return calendar_record
-        record = self._document_answer(search_text, lang, search_lang)
+        record = self._document_answer(search_text, lang, search_lang, vector)
         record.question = question
         return record
 
+    def assess(self, text: str, *, language: str | None = None):
+        """Triage alone (a message inside an open case): (reply language, verdict)."""
+        from bot.triage import NONE
+
+        question = _CONTROL.sub(" ", text or "").strip()[:MAX_QUESTION_CHARS]
+        if not question:
+            return language or "en", NONE
+        detected = self.detector.detect(question)
+        lang = language or detected or "en"
+        vector = self.retriever.embed_query(to_search_text(question, detected or lang))
+        return lang, self.triager.classify(question, lang, vector=vector)
+
     # --- the three kinds of reply --------------------------------------------------------------
 
-    def _escalation(self, question: str, lang: str, reason: str, topic: str | None) -> AnswerRecord:
+    def escalation_reply(self, question: str, lang: str, verdict) -> AnswerRecord:
+        """What a person reads first when their message goes to a person. A crisis, or any
+        message with a danger signal, leads with the emergency and crisis numbers. Nothing here
+        says that someone was alerted: the desk says so once the case is stored."""
         sources: list[Citation] = []
-        if reason == "crisis":
+        parts = []
+        if verdict.reason != "crisis":
+            parts.append(self.tr.t(lang, f"answers.{verdict.reason}"))
+        if verdict.reason == "crisis" or verdict.danger:
             lines = self.crisis_lines(lang)
-            parts = [self.tr.t(lang, "answers.crisis_lead"), lines.text, self.tr.t(lang, "answers.crisis_tail")]
-            text = "\n".join(p for p in parts if p)
+            parts += [self.tr.t(lang, "answers.crisis_lead"), lines.text]
+            if verdict.reason == "crisis":
+                parts.append(self.tr.t(lang, "answers.crisis_tail"))
             if lines.citation:
                 sources.append(lines.citation)
-        else:
-            text = self.tr.t(lang, f"answers.{reason}", when=self.reply_when(lang))
         return AnswerRecord(
-            question, lang, text, answered=False, sources=sources, confidence=1.0,
-            escalate=True, escalation_reason=reason, topic=topic,
+            question, lang, "\n".join(p for p in parts if p), answered=False, sources=sources,
+            confidence=1.0, escalate=True, escalation_reason=verdict.reason, topic=verdict.topic,
+            danger=verdict.reason == "crisis" or verdict.danger,
         )
 
     def _calendar_answer(self, question: str, lang: str) -> AnswerRecord | None:
@@ -180,8 +197,12 @@ class Assistant:
                 return h
         return None
 
-    def _document_answer(self, question: str, lang: str, search_lang: str) -> AnswerRecord:
-        hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang)
+    def _document_answer(
+        self, question: str, lang: str, search_lang: str, vector=None
+    ) -> AnswerRecord:
+        hits = self.retriever.search(
+            question, k=self.settings.top_k, language=search_lang, query_vector=vector
+        )
         is_rare = getattr(self.retriever, "is_rare", None)
         rare = (lambda t: is_rare(t, share=0.2)) if is_rare else None
         draft = compose(question, lang, hits, self.tr, rare=rare)

@@ -52,3 +52,13 @@ def expand(text: str, language: str | None) -> str:
         return text
     table = _TABLES[language]  # type: ignore[index]
     return pattern.sub(lambda m: table[m.group(1).lower()], text)
+
+
+def search_text(text: str, language: str | None) -> str:
+    """What is searched and embedded for a message: chat spellings spelled out; Chinese in
+    Traditional characters, as the documents are written. Triage reads the same vector."""
+    if language == "zh-TW":
+        from bot.language import to_traditional
+
+        return to_traditional(text)
+    return expand(text, language)

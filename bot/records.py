@@ -41,6 +41,7 @@ class AnswerRecord:
     body: str | None = None  # `answer` without its sources line, for channels that list sources
     topic: str | None = None
     offer_counselor: bool = False
+    danger: bool = False  # a crisis or a danger signal: the reply carries the emergency numbers
     unsupported_language: bool = False
 
     def to_dict(self) -> dict:

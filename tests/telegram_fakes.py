@@ -2,7 +2,8 @@
 
 FakeAssistant answers "ANSWER: <question>" with one citation, detects the language with a few
 obvious rules, and can be told to answer a question with a given record, to raise, or to wait
-on an event (to test concurrency).
+on an event (to test concurrency). Its triage (`assess`, for messages inside a case) returns the
+verdicts it is given, and nothing for any other message.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from bot.records import AnswerRecord, Citation
+from bot.triage import NONE, Triage
 
 CITATION = Citation(source="program/handbook.en.md", section="Housing", title="Trainee Handbook")
 _SPANISH = re.compile(
@@ -28,6 +30,7 @@ class FakeAssistant:
         self.gates: dict[str, threading.Event] = {}
         self.started: list[str] = []  # questions whose answering has begun, in order
         self.opened = self.closed = False
+        self.verdicts: dict[str, Triage] = {}  # text -> triage verdict (assess)
 
     # -- AssistantLike ---------------------------------------------------------------------
     def detect_language(self, text: str) -> str | None:
@@ -63,6 +66,20 @@ class FakeAssistant:
             sources=[CITATION],
             confidence=0.9,
         )
+
+    def assess(self, text: str, *, language: str | None = None) -> tuple[str, Triage]:
+        return language or self.detect_language(text) or "en", self.verdicts.get(text, NONE)
+
+    def escalation_reply(self, text: str, language: str, verdict: Triage) -> AnswerRecord:
+        return AnswerRecord(
+            question=text, language=language, answer=CRISIS_REPLY, answered=False,
+            escalate=True, escalation_reason=verdict.reason, topic=verdict.topic, danger=True,
+        )  # fmt: skip
+
+    def crisis_lines(self, language: str):
+        from bot.assistant import CrisisLines
+
+        return CrisisLines("Police: 110\nFire and ambulance: 119\nSuicide-prevention line: 1925", None)
 
     # -- lifecycle (Services.open / close reach it) -------------------------------------------
     def open(self) -> None:

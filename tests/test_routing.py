@@ -132,3 +132,44 @@ def test_weekly_hours_parsing():
         WeeklyHours.parse("Funday 09:00-10:00")
     with pytest.raises(InvalidHours):
         WeeklyHours.parse("Mon 17:00-09:00")
+
+
+# --- one topic vocabulary: every topic triage can emit has a route and a text -------------------
+
+
+def test_triage_roster_and_routing_share_one_topic_type():
+    import typing
+
+    from bot.escalation import roster
+    from bot.topics import TOPICS, Topic
+    from bot.triage.model import TriageModel
+
+    assert roster.Topic is Topic
+    assert set(TriageModel.load().topics) == set(TOPICS) == set(typing.get_args(Topic))
+
+
+@pytest.mark.parametrize("reason", ["crisis", "sensitive", "explicit_request"])
+@pytest.mark.parametrize("when", [MON_10, MON_22], ids=["day", "night"])
+def test_every_triage_topic_is_routed_somewhere_and_named_in_every_language(reason, when):
+    from bot.i18n import default_translator
+    from bot.topics import TOPICS
+    from bot.triage import CRISIS_TOPICS
+
+    tr = default_translator()
+    for topic in CRISIS_TOPICS if reason == "crisis" else TOPICS:
+        routing = route(FakeCase(reason=reason, topic=topic), ROSTER, when)
+        assert routing.recipients or routing.desk_chat, (reason, topic)
+        if reason in ("crisis", "sensitive") and topic != "academic":
+            assert routing.recipients, (reason, topic)  # a person, not only the group
+        for lang in ("es", "en", "zh-TW"):
+            assert tr.t(lang, f"desk.topics.{topic}") != f"desk.topics.{topic}"
+
+
+def test_money_trouble_goes_to_the_staff_who_list_finance():
+    routing = route(FakeCase(reason="sensitive", topic="finance"), ROSTER, MON_10)
+    assert ids(routing) == [100000006]
+
+
+def test_a_sensitive_topic_nobody_lists_goes_to_the_counselors():
+    routing = route(FakeCase(reason="sensitive", topic="conduct"), ROSTER, MON_10)
+    assert ids(routing) == [100000001, 100000009] and not routing.desk_chat

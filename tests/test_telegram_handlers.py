@@ -397,6 +397,38 @@ async def test_an_escalating_answer_is_sent_at_once_and_handed_to_the_desk(
     assert (escalation["user_id"], escalation["chat_id"], escalation["name"]) == (77, 77, "Ana")
 
 
+class BrokenDesk(FakeDesk):
+    def escalate(self, **values) -> None:
+        raise KeyError("no message 'desk.topics.unknown'")
+
+
+@pytest.mark.parametrize("danger", [True, False])
+async def test_when_the_case_cannot_be_opened_the_person_is_told_so(app, api, assistant, danger):
+    """Never a false "I alerted a counselor": a failed hand-off says so (numbers again when
+    there was danger), and nothing claims that someone was told."""
+    app.bot_data["services"].desk = BrokenDesk()
+    assistant.records["a man is following me"] = AnswerRecord(
+        question="x", language="en", answer="Call 110 or 119 now.", answered=False,
+        escalate=True, escalation_reason="crisis" if danger else "sensitive", danger=danger,
+    )
+    await feed(app, message("a man is following me"))
+
+    first, second = api.texts()
+    assert first == "Call 110 or 119 now."
+    assert second.startswith(t("en", "desk.open_failed"))
+    assert ("1925" in second) is danger
+    assert "alerted" not in first + second
+
+
+async def test_without_a_desk_an_escalation_says_how_to_reach_people(app, api, assistant):
+    assistant.records["I need someone"] = AnswerRecord(
+        question="x", language="en", answer="Of course: this is for a person.", answered=False,
+        escalate=True, escalation_reason="explicit_request",
+    )
+    await feed(app, message("I need someone"))
+    assert api.texts() == ["Of course: this is for a person.", t("en", "telegram.human.unavailable")]
+
+
 # --- feedback -------------------------------------------------------------------------------------
 
 

@@ -137,6 +137,41 @@ def notify_new_case(
     return ids
 
 
+def notify_crisis_in_case(
+    case: Case, message_id: int, text: str, routing: Routing, roster: Roster, outbox: Outbox,
+    tr: Translator,
+) -> list[int]:  # fmt: skip
+    """Urgent cards for a crisis message inside an open case: the routed people read it in full;
+    the desk group gets a redacted notice when people were routed, the card otherwise."""
+    ids: list[int] = []
+    key = f"case:{case.id}:crisis:{message_id}"
+    for person in routing.recipients:
+        lang = _lang(person.language)
+        ids.append(
+            outbox.enqueue(
+                person.id,
+                tr.t(lang, "desk.crisis_in_case", case_id=case.id, name=case.name, text=text),
+                kind="card", case_id=case.id, dedupe_key=f"{key}:card:{person.id}",
+                reply_markup_json=_claim_buttons(tr, lang, case),
+            )  # fmt: skip
+        )
+    if routing.desk_chat:
+        lang = _lang(roster.desk.language)
+        if routing.recipients:
+            names = ", ".join(p.name for p in routing.recipients)
+            text_desk = tr.t(lang, "desk.crisis_in_case_redacted", case_id=case.id, recipients=names)
+        else:
+            text_desk = tr.t(lang, "desk.crisis_in_case", case_id=case.id, name=case.name, text=text)
+        ids.append(
+            outbox.enqueue(
+                roster.desk.chat_id, text_desk, kind="desk_card", case_id=case.id,
+                dedupe_key=f"{key}:desk", thread_id=roster.desk.thread_id,
+                reply_markup_json=_claim_buttons(tr, lang, case),
+            )  # fmt: skip
+        )
+    return ids
+
+
 def relay_to_trainee(
     case: Case, counselor: Person | None, message: CaseMessage, outbox: Outbox, tr: Translator
 ) -> int:

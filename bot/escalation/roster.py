@@ -17,12 +17,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.escalation.hours import InvalidHours, WeeklyHours
+from bot.topics import Topic
 
 Language = Literal["es", "en", "zh-TW"]
-Topic = Literal[
-    "academic", "wellbeing", "crisis", "visa", "housing", "exams", "conduct", "family",
-    "health", "finance", "other",
-]  # fmt: skip
 Role = Literal["counselor", "mentor", "exam_staff", "desk_admin", "staff"]
 
 

@@ -4,10 +4,13 @@
 
 - crisis: the counselors on duty and the desk chat, at once (urgent);
 - academic: the trainee's faculty mentor;
-- wellbeing (and sensitive cases without a topic): the counselors on duty, a Spanish speaker first
-  when the trainee writes Spanish;
-- exams: exam staff; visa, housing and other topics: the staff who list that topic;
+- wellbeing, health, safety, family (and sensitive cases without a topic): the counselors on
+  duty, a Spanish speaker first when the trainee writes Spanish;
+- exams: exam staff; visa, housing, finance, conduct...: the staff who list that topic; a
+  sensitive case whose topic nobody lists goes to the counselors;
 - anything else: the desk chat.
+
+The topics are one vocabulary (`bot.topics`), shared with triage, the roster and the texts.
 
 When nobody routed is on duty (outside working hours): the backup person and the desk. A sensitive
 case never goes to the desk group unless no person is routed; a crisis always does, and the
@@ -23,10 +26,9 @@ from zoneinfo import ZoneInfo
 
 from bot.escalation.hours import WeeklyHours
 from bot.escalation.roster import Person, Roster
+from bot.topics import COUNSELING_TOPICS, SENSITIVE_TOPICS, as_topic
 
 SENSITIVE_REASONS = frozenset({"crisis", "sensitive"})
-SENSITIVE_TOPICS = frozenset({"wellbeing", "conduct", "family", "health"})
-COUNSELING_TOPICS = frozenset({"wellbeing", "family", "health"})
 
 
 class CaseLike(Protocol):
@@ -71,7 +73,7 @@ def route(case: CaseLike, roster: Roster, now: datetime) -> Routing:
             roster, "crisis: no counselor on duty", urgent=True, sensitive=True, desk=True
         )
 
-    topic = case.topic
+    topic = as_topic(case.topic)
     if topic == "academic":
         mentor = roster.mentor_for(case.user_id, case.username)
         if mentor is None:
@@ -80,12 +82,14 @@ def route(case: CaseLike, roster: Roster, now: datetime) -> Routing:
             return Routing([mentor], False, False, "academic: faculty mentor", sensitive=sensitive)
         return _fallback(roster, "academic: mentor off duty", sensitive=sensitive)
 
-    if topic in COUNSELING_TOPICS or (topic is None and sensitive):
+    if topic in COUNSELING_TOPICS or (topic in (None, "other") and sensitive):
         candidates, why = roster.with_role("counselor"), f"{topic or 'sensitive'}: counselors"
     elif topic == "exams":
         candidates, why = roster.with_role("exam_staff"), "exams: exam staff"
-    elif topic:
+    elif topic and topic != "other":
         candidates, why = roster.with_topic(topic), f"{topic}: staff for this topic"
+        if not candidates and sensitive:
+            candidates, why = roster.with_role("counselor"), f"{topic}: nobody listed, counselors"
     else:
         candidates, why = [], ""
 

@@ -7,13 +7,19 @@ Everything it says is written to the outbox; the channel runs an `OutboxWorker` 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.escalation.cases import Case, Desk
 from bot.escalation.outbox import Outbox
-from bot.escalation.relay import ack_text, notify_new_case, relay_to_counselors
+from bot.escalation.relay import (
+    ack_text,
+    notify_crisis_in_case,
+    notify_new_case,
+    relay_to_counselors,
+)
 from bot.escalation.roster import Roster
 from bot.escalation.routing import HoursLike, reply_promise, route
 from bot.i18n import Translator, default_translator
@@ -101,6 +107,19 @@ class EscalationDesk:
         )  # fmt: skip
         logger.info("case %s opened (%s, %s): %s", case.id, reason, topic, routing.reason)
         return ack_text(self.tr, case, promise, now)
+
+    def crisis_in_case(self, case_id: int, message_id: int, text: str) -> Case:
+        """A crisis written inside an open case: whoever owns the case already has the message;
+        now the counselors on duty (and the desk, redacted) get an urgent card at once, and the
+        case becomes urgent. Returns the case once the cards are stored."""
+        case = self.cases.get(case_id)
+        now = self.clock()
+        routing = route(dataclasses.replace(case, reason="crisis", sensitive=True), self.roster, now)
+        case = self.cases.record_routing(case.id, routing)
+        self.cases.record_event(case.id, "crisis_in_case", None, {"message": message_id})
+        notify_crisis_in_case(case, message_id, text, routing, self.roster, self.outbox, self.tr)
+        logger.warning("case %s: crisis message, urgent cards to %s", case.id, routing.reason)
+        return case
 
     def case(self, case_id: int) -> Case:
         return self.cases.get(case_id)

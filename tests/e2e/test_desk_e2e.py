@@ -16,6 +16,7 @@ from bot.channels.telegram import build_application
 from bot.config import Settings
 from bot.i18n import t
 from bot.storage import schema
+from bot.triage import Triage
 from bot.wiring import build_services
 from tests.e2e.conftest import start_application, stop_application
 from tests.e2e.emulator import BotApiEmulator
@@ -198,6 +199,36 @@ async def test_a_crisis_gets_the_numbers_first_and_an_urgent_case(puente):
     assert desk_card.get("message_thread_id") == DESK_THREAD
     await puente.message_with(TRAINEE, "1925")  # the acknowledgement, with the numbers again
     assert puente.desk.cases.messages(case.id)[0].text == CRISIS
+
+
+async def test_a_crisis_inside_an_open_case_gets_the_numbers_and_an_urgent_card(puente):
+    """Every message is triaged, inside a case too: not only relayed to whoever owns it."""
+    case_id, _ = await open_case_with_the_mentor(puente)
+    danger = "it does not matter anymore, tonight I end it"
+    puente.assistant.verdicts[danger] = Triage("crisis", "wellbeing", "model", True, 0.9)
+    await puente.trainee_sends(danger)
+
+    numbers = await puente.message_with(TRAINEE, CRISIS_REPLY)
+    assert numbers["text"].endswith(t("en", "desk.ack_crisis_in_case"))
+    relayed = await puente.message_with(MENTOR, danger)  # the owner still gets the message
+    assert relayed["text"].startswith(f"Case #{case_id}")
+    urgent = t("en", "desk.crisis_in_case", case_id=case_id, name="Sofía", text=danger)
+    await puente.message_with(COUNSELOR, urgent)  # the counselor on duty, at once
+    desk_notice = await puente.message_with(DESK_CHAT, f"#{case_id}")
+    assert danger not in desk_notice["text"]  # the group reads a redacted notice
+    case = await asyncio.to_thread(puente.desk.cases.get, case_id)
+    assert case.urgent and COUNSELOR in case.routed_to
+    assert "crisis_in_case" in [e.kind for e in puente.desk.cases.audit(case_id)]
+    assert danger not in [c[0] for c in puente.assistant.calls]  # not answered as a question
+
+
+async def test_an_ordinary_message_inside_a_case_is_only_relayed(puente):
+    case_id, _ = await open_case_with_the_mentor(puente)
+    before = len(puente.texts(TRAINEE))
+    await puente.trainee_sends("Is 3 pm fine for you?")
+    await puente.message_with(MENTOR, "Is 3 pm fine for you?")
+    assert len(puente.texts(TRAINEE)) == before
+    assert not (await asyncio.to_thread(puente.desk.cases.get, case_id)).urgent
 
 
 async def test_the_bot_restarted_in_the_middle_of_a_case_carries_on(puente):

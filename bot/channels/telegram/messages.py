@@ -126,14 +126,38 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if markup is not None and sent is not None:
         remember_answer(context.chat_data, sent.message_id, record, user.id)
 
-    if record.escalate and services.desk is not None:
-        await call_desk(
-            services.desk.escalate,
-            record=record,
-            user_id=user.id,
-            chat_id=message.chat_id,
-            name=user.full_name,
-        )
+    if record.escalate:
+        await hand_to_desk(update, context, record)
+
+
+async def hand_to_desk(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, record: AnswerRecord
+) -> bool:
+    """Open the case for an escalated answer. The desk acknowledges (through the outbox) only
+    once the case and its cards are stored; when there is no desk or opening the case fails,
+    the person is told so, with the emergency numbers again when there was danger."""
+    services = services_of(context)
+    user = update.message.from_user
+    if services.desk is not None:
+        try:
+            await call_desk(
+                services.desk.escalate,
+                record=record,
+                user_id=user.id,
+                chat_id=update.message.chat_id,
+                name=user.full_name,
+            )
+            return True
+        except Exception:  # noqa: BLE001 - any fault: the person must not believe help is coming
+            logger.exception("opening a %s case failed", record.escalation_reason)
+        text = t(record.language, "desk.open_failed")
+    else:
+        text = t(record.language, "telegram.human.unavailable")
+    if record.danger:
+        lines = await asyncio.to_thread(services.assistant.crisis_lines, record.language)
+        text += "\n" + lines.text
+    await reply(update, context, text)
+    return False
 
 
 TYPING_AFTER_S = 0.3  # show "typing…" when an answer takes longer than this

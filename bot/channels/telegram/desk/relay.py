@@ -8,6 +8,7 @@ a case resolved within the reopen window reopens it. Each ends with `Application
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from telegram import Message, Update
@@ -28,10 +29,12 @@ from bot.escalation.roster import Person
 from bot.i18n import t
 
 from .. import messages
-from ..common import reply, ui_language
+from ..common import reply, services_of, ui_language
 from .cards import _update_cards
 from .delivery import _kick
 from .helpers import _error_text, _lang, desk_of, staff_language
+
+logger = logging.getLogger(__name__)
 
 RECORD_WAIT_S = 5.0  # how long a reply waits for the outbox to record the message it answers
 
@@ -112,16 +115,40 @@ async def _trainee_writes(
     # Only the messages the desk takes count here; the others meet the rate limit in group -1.
     await messages.enforce_rate_limit(update, context)  # raises ApplicationHandlerStop if over
     try:
-        await asyncio.to_thread(relay_in, desk, case, user.id, message.text)
+        _, relayed = await asyncio.to_thread(relay_in, desk, case, user.id, message.text)
     except InvalidTransition:
         return False  # the reopen window has passed: a new question for Puente
     await _kick(context.application)
     if case.status == RESOLVED:
         await _update_cards(context, desk, case.id, "reopened", None)
+    await _triage_in_case(update, context, desk, case, relayed)
     return True
 
 
-def relay_in(desk: Any, case: Case, user_id: int, text: str) -> Case:
+async def _triage_in_case(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, case: Case, relayed: Any
+) -> None:
+    """Every message is triaged, inside a case too. A crisis gets the emergency numbers at once
+    and an urgent card to the counselors on duty; a danger signal gets the numbers."""
+    assistant = services_of(context).assistant
+    text = update.message.text
+    lang, verdict = await asyncio.to_thread(assistant.assess, text, language=case.language)
+    if verdict.reason != "crisis" and not verdict.danger:
+        return
+    record = await asyncio.to_thread(assistant.escalation_reply, text, lang, verdict)
+    parts = [record.answer]
+    if verdict.reason == "crisis":
+        try:
+            await asyncio.to_thread(desk.crisis_in_case, case.id, relayed.id, text)
+            parts.append(t(lang, "desk.ack_crisis_in_case"))
+            await _kick(context.application)
+        except Exception:  # noqa: BLE001 - the numbers must reach the person whatever failed
+            logger.exception("case %s: urgent cards for a crisis message failed", case.id)
+            parts.append(t(lang, "desk.open_failed"))
+    await reply(update, context, "\n\n".join(parts))
+
+
+def relay_in(desk: Any, case: Case, user_id: int, text: str) -> tuple[Case, Any]:
     """Record the trainee's message (reopening a resolved case) and relay it to whoever handles
     the case; with nobody routed, to the desk chat."""
     reopening = case.status == RESOLVED
@@ -148,7 +175,7 @@ def relay_in(desk: Any, case: Case, user_id: int, text: str) -> Case:
                 kind="reopened", case_id=case.id,
                 dedupe_key=f"case:{case.id}:r{case.round}:reopened:{person_id}",
             )  # fmt: skip
-    return case
+    return case, message
 
 
 async def _counselor_replies(

@@ -1,0 +1,118 @@
+"""Triage before answering: crisis > sensitive > explicit request for a person > nothing.
+
+Learned, not listed. A linear model (`model.py`) reads the message's multilingual embedding (the
+same vector the search uses: computed once per message) and its character n-grams, and gives the
+probability of each reason, of danger to someone's life or body, and of each topic. It is trained
+by ``python -m bot.triage train`` on the train part of a labelled corpus (`eval/triage/`), with
+its thresholds chosen on cross-validation of that part: crisis recall 1.0 first, then precision.
+
+A recall floor of self-harm and emergency cues (`floor.yaml`, data) makes a message a crisis
+whatever the model says. A message that needs a person and whose likeliest reason is a crisis is a
+crisis, even below the crisis threshold; any escalated message with a danger signal is marked
+`danger`: its reply carries the emergency numbers even when it is routed as sensitive.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from bot.topics import TOPICS
+from bot.triage.floor import Floor
+from bot.triage.model import TriageModel, TriageModelError
+from bot.triage.text import normalize
+
+__all__ = [
+    "Triage", "Triager", "TriageModel", "TriageModelError", "default_triager", "normalize",
+    "triage",
+]  # fmt: skip
+
+Reason = Literal["crisis", "sensitive", "explicit_request"]
+CRISIS_TOPICS = ("wellbeing", "health", "safety")
+
+
+@dataclass(frozen=True)
+class Triage:
+    reason: Reason | None
+    topic: str | None  # one of bot.topics.TOPICS
+    matched: str | None  # why, for logs: "floor:<cue>" or "model"
+    danger: bool = False  # the reply carries the emergency numbers
+    probability: float | None = None  # the model's probability of the chosen reason
+
+    @property
+    def escalate(self) -> bool:
+        return self.reason is not None
+
+
+NONE = Triage(None, None, None)
+
+
+class Triager:
+    """The model and the floor, loaded once; `classify` is thread-safe (read-only state)."""
+
+    def __init__(
+        self,
+        model: TriageModel | None = None,
+        floor: Floor | None = None,
+        *,
+        embedder_name: str | None = None,
+    ) -> None:
+        self.model = model or TriageModel.load()
+        self.floor = floor or Floor.load()
+        self.embedder_name = embedder_name
+
+    def classify(
+        self, text: str, language: str | None = None, *, vector: np.ndarray | None = None
+    ) -> Triage:
+        """The verdict for one message. `vector` is the message's query embedding from the
+        running embedding model (shared with retrieval); without it, the n-gram model decides.
+        `language` is a hint only (messages mix languages)."""
+        if not text or not text.strip():
+            return NONE
+        norm = normalize(text)
+        scores = self.model.scores(norm, vector, embedder_name=self.embedder_name)
+        limits = self.model.thresholds(scores.variant)
+        p = scores.reason
+        danger = scores.danger >= limits["danger"]
+
+        hit = self.floor.match(norm, text)
+        if hit is not None:
+            return Triage("crisis", hit.cue.topic, f"floor:{hit.cue.name}", True, p["crisis"])
+        if p["crisis"] >= limits["crisis"]:
+            reason: Reason = "crisis"
+        elif 1.0 - p["none"] >= limits["escalate"]:
+            # It needs a person; a crisis when that is the likeliest reason, even below the
+            # crisis line (that line is for messages that would not escalate otherwise).
+            reason = max(("crisis", "sensitive", "explicit_request"), key=p.__getitem__)
+        else:
+            return NONE
+        return Triage(reason, self._topic(scores.topic, reason), "model", danger or reason == "crisis", p[reason])
+
+    __call__ = classify
+
+    @staticmethod
+    def _topic(probabilities: dict[str, float], reason: str) -> str:
+        allowed = CRISIS_TOPICS if reason == "crisis" else TOPICS
+        return max(allowed, key=lambda t: probabilities.get(t, 0.0))
+
+
+_default: Triager | None = None
+_default_lock = threading.Lock()
+
+
+def default_triager() -> Triager:
+    """The shared triager (n-gram variant unless given vectors of its embedding model)."""
+    global _default
+    if _default is None:
+        with _default_lock:
+            if _default is None:
+                _default = Triager()
+    return _default
+
+
+def triage(text: str, language: str | None = None, *, vector: np.ndarray | None = None) -> Triage:
+    """Triage one message with the shared `Triager`."""
+    return default_triager().classify(text, language, vector=vector)

@@ -1,0 +1,112 @@
+"""``python -m bot.triage split|train``: the triage corpus and model.
+
+- ``split``: once, the written parts (`eval/triage/parts/*.jsonl`) into `train.jsonl` and
+  `heldout.jsonl` (30 % held out, stratified by language and label, a fixed seed). It refuses to
+  run again over an existing split: the held-out part must stay unseen.
+- ``train``: the model from `train.jsonl` with the configured embedding model (see `train.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from bot.topics import TOPICS
+from bot.triage.model import LABELS, MODEL_DIR
+from bot.triage.train import CORPUS_DIR
+
+HELDOUT_SHARE = 0.3
+SEED = 20261130
+FIELDS = ("text", "lang", "label", "topic", "danger", "situation")
+
+
+def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, int]:
+    train_path, heldout_path = out_dir / "train.jsonl", out_dir / "heldout.jsonl"
+    if not force and (train_path.exists() or heldout_path.exists()):
+        raise SystemExit(f"{train_path} exists: the corpus is split once (use --force to redo)")
+    rows, seen = [], set()
+    for path in sorted(parts_dir.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            problems = [f for f in FIELDS if f not in row]
+            if problems or row["label"] not in LABELS or row["topic"] not in TOPICS:
+                raise SystemExit(f"{path}:{number}: bad row ({problems or row})")
+            if row["lang"] not in ("es", "en", "zh-TW"):
+                raise SystemExit(f"{path}:{number}: language {row['lang']!r}")
+            key = " ".join(row["text"].lower().split())
+            if key in seen:
+                continue
+            seen.add(key)
+            row["danger"] = bool(row["danger"]) or row["label"] == "crisis"
+            rows.append({"part": path.stem, **{f: row[f] for f in FIELDS}})
+    strata: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for row in rows:
+        strata[(row["lang"], row["label"])].append(row)
+    rng = random.Random(SEED)
+    train, heldout = [], []
+    for key in sorted(strata):
+        group = strata[key]
+        rng.shuffle(group)
+        cut = round(len(group) * HELDOUT_SHARE)
+        heldout += group[:cut]
+        train += group[cut:]
+    for name, part in (("t", train), ("h", heldout)):
+        part.sort(key=lambda r: (r["part"], r["lang"], r["label"], r["text"]))
+        for i, row in enumerate(part, 1):
+            row["id"] = f"{name}{i:04d}"
+    for path, part in ((train_path, train), (heldout_path, heldout)):
+        with path.open("w", encoding="utf-8") as f:
+            for row in part:
+                ordered = {"id": row["id"], **{k: v for k, v in row.items() if k != "id"}}
+                f.write(json.dumps(ordered, ensure_ascii=False) + "\n")
+    return {"train": len(train), "heldout": len(heldout), "duplicates_dropped": 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.triage")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("split", help="split the written parts into train and held-out, once")
+    s.add_argument("--parts", type=Path, default=CORPUS_DIR / "parts")
+    s.add_argument("--out", type=Path, default=CORPUS_DIR)
+    s.add_argument("--force", action="store_true")
+    t = sub.add_parser("train", help="train the model on the train part")
+    t.add_argument("--corpus", type=Path, default=CORPUS_DIR / "train.jsonl")
+    t.add_argument("--out", type=Path, default=MODEL_DIR)
+    t.add_argument("--reproduce", action="store_true",
+                   help="refit the weights with the hyper-parameters and thresholds of model.json")  # fmt: skip
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    if args.command == "split":
+        counts = split(args.parts, args.out, force=args.force)
+        print(json.dumps(counts))
+        for name in ("train", "heldout"):
+            rows = [json.loads(x) for x in (args.out / f"{name}.jsonl").read_text().splitlines()]
+            table = Counter((r["lang"], r["label"]) for r in rows)
+            print(name, dict(sorted(table.items())))
+        return 0
+
+    from bot.config import Settings
+    from bot.embeddings import load_embedder
+    from bot.triage.train import train
+
+    settings = Settings()
+    embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
+    fixed = None
+    if args.reproduce:
+        fixed = json.loads((MODEL_DIR / "model.json").read_text())
+    meta = train(args.corpus, embedder, args.out, hyperparameters=fixed)
+    print(json.dumps({k: meta[k] for k in ("examples", "hyperparameters", "thresholds",
+                                             "cross_validation")}, indent=2))  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

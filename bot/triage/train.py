@@ -1,0 +1,289 @@
+"""Train the triage model on the train part of the corpus; pick its thresholds by cross-validation.
+
+``python -m bot.triage train`` (the defaults: `eval/triage/train.jsonl`, the configured embedding
+model, `bot/triage/model.{npz,json}`). Reproducible: the same corpus and embedding model give the
+same files (a fixed fold assignment, deterministic solvers). The held-out part is never read.
+
+Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
+
+1. hyper-parameters (the regularization C and the embedding's weight alpha) by 5-fold
+   cross-validated log-loss of the reason head;
+2. out-of-fold probabilities for every training message with those hyper-parameters;
+3. thresholds on them, each the lowest whose out-of-fold false alarms on `none` messages stay
+   within a budget: ``crisis`` 3 %, ``escalate`` (on 1 - P(none), crisis included) 5 %,
+   ``danger`` 10 % (see `choose_thresholds`: crisis recall 1.0 at any cost was measured, and
+   called half of the ordinary questions a crisis);
+4. the final heads fitted on all of the train part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.informal import search_text
+from bot.topics import TOPICS
+from bot.triage.floor import Floor
+from bot.triage.model import LABELS, MODEL_DIR, VARIANTS
+from bot.triage.text import hashed, normalize
+
+logger = logging.getLogger(__name__)
+
+CORPUS_DIR = Path("eval/triage")
+FOLDS = 5
+C_GRID = (4.0,)
+ALPHA_GRID = (3.0, 4.0)
+MIN_DF = 2  # an n-gram bucket seen in fewer training messages carries no weight
+# Out-of-fold false-alarm budgets on the `none` messages of the train part (see choose_thresholds).
+FALSE_CRISIS = 0.03
+FALSE_ESCALATION = 0.05
+FALSE_DANGER = 0.10
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    text: str
+    lang: str
+    label: str
+    topic: str
+    danger: bool
+
+
+def read_corpus(path: Path) -> list[Example]:
+    examples = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if row["label"] not in LABELS or row["topic"] not in TOPICS:
+            raise ValueError(f"{path}:{number}: label {row['label']!r} / topic {row['topic']!r}")
+        examples.append(
+            Example(row["id"], row["text"], row["lang"], row["label"], row["topic"],
+                    bool(row["danger"]))  # fmt: skip
+        )
+    return examples
+
+
+def corpus_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def embed_all(examples: list[Example], embedder) -> np.ndarray:
+    """The query vectors the bot computes for these messages (the search text, embedded)."""
+    return np.stack([embedder.embed_query(search_text(e.text, e.lang)) for e in examples])
+
+
+class Design:
+    """The feature matrix: [alpha * embedding | hashed n-grams over the buckets seen]."""
+
+    def __init__(self, examples: list[Example], vectors: np.ndarray | None) -> None:
+        from scipy import sparse
+
+        rows = [hashed(normalize(e.text)) for e in examples]
+        df = Counter(b for r in rows for b in r)
+        self.columns = np.array(sorted(b for b, n in df.items() if n >= MIN_DF), dtype=np.int64)
+        index = {int(b): i for i, b in enumerate(self.columns)}
+        data, indices, indptr = [], [], [0]
+        for r in rows:
+            for b, v in sorted((kv for kv in r.items() if kv[0] in index), key=lambda kv: index[kv[0]]):
+                indices.append(index[b])
+                data.append(v)
+            indptr.append(len(indices))
+        self.grams = sparse.csr_matrix(
+            (np.array(data, dtype=np.float64), indices, indptr),
+            shape=(len(rows), len(self.columns)),
+        )
+        self.vectors = vectors
+
+    def matrix(self, variant: str, alpha: float):
+        from scipy import sparse
+
+        if variant == "ngrams" or self.vectors is None:
+            return self.grams
+        return sparse.hstack([sparse.csr_matrix(alpha * self.vectors), self.grams]).tocsr()
+
+    @property
+    def dims(self) -> int:
+        return 0 if self.vectors is None else self.vectors.shape[1]
+
+
+def _folds(examples: list[Example]) -> np.ndarray:
+    """A fixed stratified fold per example (by language and label, in corpus order)."""
+    fold = np.zeros(len(examples), dtype=int)
+    seen: Counter[tuple[str, str]] = Counter()
+    for i, e in enumerate(examples):
+        key = (e.lang, e.label)
+        fold[i] = seen[key] % FOLDS
+        seen[key] += 1
+    return fold
+
+
+def _fit(x, y, c: float, *, balanced: bool = True):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(
+        C=c, class_weight="balanced" if balanced else None, max_iter=1000, tol=1e-4
+    )
+    return model.fit(x, y)
+
+
+def _oof(x, y, folds: np.ndarray, c: float, classes: list) -> np.ndarray:
+    """Out-of-fold probabilities, columns in `classes` order."""
+    out = np.zeros((len(y), len(classes)))
+    for k in range(FOLDS):
+        train, test = folds != k, folds == k
+        model = _fit(x[train], y[train], c)
+        probs = model.predict_proba(x[test])
+        for j, cls in enumerate(model.classes_):
+            out[test, classes.index(cls)] = probs[:, j]
+    return out
+
+
+def _log_loss(probs: np.ndarray, y: np.ndarray, classes: list) -> float:
+    picked = probs[np.arange(len(y)), [classes.index(v) for v in y]]
+    return float(-np.mean(np.log(np.clip(picked, 1e-9, 1.0))))
+
+
+def choose_thresholds(oof_reason: np.ndarray, oof_danger: np.ndarray, examples: list[Example]) -> dict:
+    """The lowest thresholds whose out-of-fold false alarms on `none` messages stay within
+    FALSE_CRISIS (a crisis: numbers and urgent cards), FALSE_ESCALATION (any case opened) and
+    FALSE_DANGER (numbers added to an escalated reply). Recall 1.0 at any cost would call half of
+    the ordinary questions a crisis (measured: README); these bounds keep the alarms meaningful."""
+    labels = np.array([e.label for e in examples])
+    none = labels == "none"
+    p_crisis = oof_reason[:, LABELS.index("crisis")]
+    crisis_t = _lowest(p_crisis[none], FALSE_CRISIS)
+    escalate_score = 1.0 - oof_reason[:, LABELS.index("none")]
+    escalate_t = 1.0
+    for t in np.unique(np.round(escalate_score, 4)):
+        decided = (escalate_score[none] >= t) | (p_crisis[none] >= crisis_t)
+        if np.mean(decided) <= FALSE_ESCALATION:
+            escalate_t = float(t)
+            break
+    return {"crisis": crisis_t, "escalate": escalate_t, "danger": _lowest(oof_danger[none], FALSE_DANGER)}
+
+
+def _lowest(scores: np.ndarray, rate: float) -> float:
+    """The lowest threshold t with mean(scores >= t) <= rate."""
+    ordered = np.sort(scores)[::-1]
+    allowed = int(np.floor(rate * len(ordered)))
+    return float(np.nextafter(ordered[allowed], 1.0)) if allowed < len(ordered) else 0.0
+
+
+def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray) -> dict:
+    """Out-of-fold figures of the whole decision (model and floor) on the train part."""
+    labels = np.array([e.label for e in examples])
+    p_crisis = oof_reason[:, LABELS.index("crisis")]
+    escalated = (p_crisis >= limits["crisis"]) | floor_hits | (
+        1.0 - oof_reason[:, LABELS.index("none")] >= limits["escalate"]
+    )
+    likeliest = oof_reason[:, :3].argmax(axis=1) == LABELS.index("crisis")
+    crisis = (p_crisis >= limits["crisis"]) | floor_hits | (escalated & likeliest)
+    none = labels == "none"
+    return {
+        "crisis_recall": float(np.mean(crisis[labels == "crisis"])),
+        "escalation_accuracy": float(np.mean(escalated == ~none)),
+        "false_escalation_on_none": float(np.mean(escalated[none])),
+        "false_crisis_on_none": float(np.mean(crisis[none])),
+        "crisis_or_numbers_on_crisis": float(
+            np.mean((crisis | (escalated & (oof_danger >= limits["danger"])))[labels == "crisis"])
+        ),
+    }
+
+
+def train(
+    corpus: Path, embedder, out_dir: Path = MODEL_DIR, *, hyperparameters: dict | None = None
+) -> dict:
+    """Fit, choose thresholds, write `model.npz` and `model.json`; return the metadata.
+    `hyperparameters` (a model.json's content) reuses its hyper-parameters and thresholds and
+    refits only the final weights: what a test runs to check the files match this corpus."""
+    started = time.perf_counter()
+    examples = read_corpus(corpus)
+    vectors = embed_all(examples, embedder)
+    design = Design(examples, vectors)
+    folds = _folds(examples)
+    y_reason = np.array([e.label for e in examples])
+    y_danger = np.array([int(e.danger) for e in examples])
+    y_topic = np.array([e.topic for e in examples])
+    floor = Floor.load()
+    floor_hits = np.array([floor.match(normalize(e.text), e.text) is not None for e in examples])
+    fired = Counter(e.label for e, hit in zip(examples, floor_hits, strict=True) if hit)
+    arrays: dict[str, np.ndarray] = {"columns": design.columns}
+    meta: dict = {
+        "labels": list(LABELS), "topics": list(TOPICS), "embedder": embedder.name,
+        "dims": design.dims, "corpus": str(corpus), "corpus_sha256": corpus_hash(corpus),
+        "examples": len(examples), "folds": FOLDS, "thresholds": {}, "hyperparameters": {},
+        "cross_validation": {}, "floor_fires": dict(fired),
+    }  # fmt: skip
+    logger.info("floor cues fire on %s train messages by label", dict(fired))
+    alpha_used = 1.0
+    for variant in VARIANTS:
+        grid = [(c, a) for c in C_GRID for a in (ALPHA_GRID if variant == "full" else (1.0,))]
+        refit_only = hyperparameters is not None
+        if refit_only:
+            fixed = hyperparameters["hyperparameters"][variant]
+            grid = [(fixed["C"], fixed["alpha"])]
+        scored = []
+        for c, alpha in grid:
+            if refit_only:
+                scored.append((0.0, c, alpha, None))
+                break
+            oof = _oof(design.matrix(variant, alpha), y_reason, folds, c, list(LABELS))
+            loss = _log_loss(oof, y_reason, list(LABELS))
+            scored.append((loss, c, alpha, oof))
+            logger.info("%s C=%g alpha=%g: log-loss %.4f", variant, c, alpha, loss)
+        _, c, alpha, oof_reason = min(scored, key=lambda s: s[0])
+        if variant == "full":
+            alpha_used = alpha
+        x = design.matrix(variant, alpha)
+        meta["hyperparameters"][variant] = {"C": c, "alpha": alpha}
+        if refit_only:  # thresholds and figures as recorded; only the weights are refitted
+            meta["thresholds"][variant] = hyperparameters["thresholds"][variant]
+            meta["cross_validation"][variant] = hyperparameters["cross_validation"][variant]
+        else:
+            oof_danger = _oof(x, y_danger, folds, c, [0, 1])[:, 1]
+            limits = choose_thresholds(oof_reason, oof_danger, examples)
+            meta["thresholds"][variant] = limits
+            meta["cross_validation"][variant] = _oof_report(
+                oof_reason, oof_danger, examples, limits, floor_hits
+            )
+            logger.info("%s thresholds %s, cross-validated %s", variant, limits,
+                        meta["cross_validation"][variant])  # fmt: skip
+        for head, y, classes in (
+            ("reason", y_reason, list(LABELS)),
+            ("danger", y_danger, [0, 1]),
+            ("topic", y_topic, list(TOPICS)),
+        ):
+            model = _fit(x, y, c, balanced=head != "topic")
+            weights, bias = _ordered(model, classes, head == "danger", x.shape[1])
+            arrays[f"{variant}_{head}_w"] = weights.astype(np.float32)
+            arrays[f"{variant}_{head}_b"] = bias.astype(np.float32)
+    meta["alpha"] = alpha_used
+    # The `full` variant's embedding block was fitted on alpha * v; the model applies alpha itself.
+    out_dir.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out_dir / "model.npz", **arrays)
+    (out_dir / "model.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    logger.info("triage model trained in %.0f s", time.perf_counter() - started)
+    return meta
+
+
+def _ordered(model, classes: list, binary: bool, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coefficients in `classes` order; a class absent from the data gets a -inf-like bias."""
+    if binary:
+        return model.coef_.reshape(1, -1), model.intercept_.reshape(1)
+    weights = np.zeros((len(classes), width))
+    bias = np.full(len(classes), -30.0)
+    for j, cls in enumerate(model.classes_):
+        weights[classes.index(cls)] = model.coef_[j]
+        bias[classes.index(cls)] = model.intercept_[j]
+    return weights, bias
