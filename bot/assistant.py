@@ -65,7 +65,8 @@ class Assistant:
         self.calendar = calendar
         self.llm = llm
         self.detector = detector or LanguageDetector()
-        self.triager = triager or Triager(embedder_name=getattr(retriever.embedder, "name", None))
+        embedder = getattr(retriever, "embedder", None)
+        self.triager = triager or Triager(embedder_name=getattr(embedder, "name", None))
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.vocabulary = Vocabulary(retriever.index)
         self._titles: dict[str, str] | None = None
@@ -117,7 +118,7 @@ class Assistant:
         # once: triage reads it, and so does the search.
         search_lang = detected or lang
         search_text = to_search_text(question, search_lang)
-        vector = self.retriever.embed_query(search_text)
+        vector = self._embed(search_text)
 
         verdict = self.triager.classify(question, lang, vector=vector)
         if verdict.reason is not None:
@@ -131,6 +132,11 @@ class Assistant:
         record.question = question
         return record
 
+    def _embed(self, text: str):
+        """The message's query vector, once (None for a retriever that embeds nothing)."""
+        embed = getattr(self.retriever, "embed_query", None)
+        return embed(text) if embed is not None else None
+
     def assess(self, text: str, *, language: str | None = None):
         """Triage alone (a message inside an open case): (reply language, verdict)."""
         from bot.triage import NONE
@@ -140,7 +146,7 @@ class Assistant:
             return language or "en", NONE
         detected = self.detector.detect(question)
         lang = language or detected or "en"
-        vector = self.retriever.embed_query(to_search_text(question, detected or lang))
+        vector = self._embed(to_search_text(question, detected or lang))
         return lang, self.triager.classify(question, lang, vector=vector)
 
     # --- the three kinds of reply --------------------------------------------------------------
@@ -200,9 +206,8 @@ class Assistant:
     def _document_answer(
         self, question: str, lang: str, search_lang: str, vector=None
     ) -> AnswerRecord:
-        hits = self.retriever.search(
-            question, k=self.settings.top_k, language=search_lang, query_vector=vector
-        )
+        shared = {"query_vector": vector} if vector is not None else {}
+        hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang, **shared)
         is_rare = getattr(self.retriever, "is_rare", None)
         rare = (lambda t: is_rare(t, share=0.2)) if is_rare else None
         draft = compose(question, lang, hits, self.tr, rare=rare)

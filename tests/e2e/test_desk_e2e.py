@@ -212,8 +212,8 @@ async def test_a_crisis_inside_an_open_case_gets_the_numbers_and_an_urgent_card(
     assert numbers["text"].endswith(t("en", "desk.ack_crisis_in_case"))
     relayed = await puente.message_with(MENTOR, danger)  # the owner still gets the message
     assert relayed["text"].startswith(f"Case #{case_id}")
-    urgent = t("en", "desk.crisis_in_case", case_id=case_id, name="Sofía", text=danger)
-    await puente.message_with(COUNSELOR, urgent)  # the counselor on duty, at once
+    card = await puente.message_with(COUNSELOR, danger)  # the counselor on duty, at once
+    assert card["text"].startswith("🚨") and f"#{case_id}" in card["text"]
     desk_notice = await puente.message_with(DESK_CHAT, f"#{case_id}")
     assert danger not in desk_notice["text"]  # the group reads a redacted notice
     case = await asyncio.to_thread(puente.desk.cases.get, case_id)
