@@ -111,16 +111,8 @@ class Assistant:
                 answered=False, unsupported_language=True,
             )
         lang = language or detected or "en"
-
-        # Search in the language the question is written in (a /lang choice only changes the
-        # reply), with chat spellings spelled out ("a q hora" -> "a que hora"); Simplified Chinese
-        # is searched in Traditional, as the documents are written. Its embedding is computed
-        # once: triage reads it, and so does the search.
         search_lang = detected or lang
-        search_text = to_search_text(question, search_lang)
-        vector = self._embed(search_text)
-
-        verdict = self.triager.classify(question, lang, vector=vector)
+        search_text, vector, verdict = self._triage(question, lang, search_lang)
         if verdict.reason is not None:
             return self.escalation_reply(question, lang, verdict)
 
@@ -132,10 +124,15 @@ class Assistant:
         record.question = question
         return record
 
-    def _embed(self, text: str):
-        """The message's query vector, once (None for a retriever that embeds nothing)."""
-        embed = getattr(self.retriever, "embed_query", None)
-        return embed(text) if embed is not None else None
+    def _triage(self, question: str, lang: str, search_lang: str):
+        """(search text, query vector, triage verdict). Search in the language the question is
+        written in (a /lang choice only changes the reply), with chat spellings spelled out ("a q
+        hora" -> "a que hora"); Simplified Chinese in Traditional, as the documents are written.
+        The embedding is computed once: triage reads it, and so does the search."""
+        search_text = to_search_text(question, search_lang)
+        embed = getattr(self.retriever, "embed_query", None)  # None: a retriever that embeds nothing
+        vector = embed(search_text) if embed is not None else None
+        return search_text, vector, self.triager.classify(question, lang, vector=vector)
 
     def assess(self, text: str, *, language: str | None = None):
         """Triage alone (a message inside an open case): (reply language, verdict)."""
@@ -146,8 +143,7 @@ class Assistant:
             return language or "en", NONE
         detected = self.detector.detect(question)
         lang = language or detected or "en"
-        vector = self._embed(to_search_text(question, detected or lang))
-        return lang, self.triager.classify(question, lang, vector=vector)
+        return lang, self._triage(question, lang, detected or lang)[2]
 
     # --- the three kinds of reply --------------------------------------------------------------
 
@@ -251,22 +247,6 @@ class Assistant:
         from zoneinfo import ZoneInfo
 
         return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
-
-    def reply_when(self, lang: str) -> str:
-        """When a person will answer, as the handbook promises, in words."""
-        from bot.escalation.routing import reply_promise
-
-        now = self.clock()
-        try:
-            when = reply_promise(now, self.settings)
-        except ValueError:
-            return self.tr.t(lang, "answers.when_within", hours=f"{self.settings.response_promise_hours:g}")
-        local_now = now.astimezone(when.tzinfo)
-        if (when - local_now).total_seconds() <= self.settings.response_promise_hours * 3600 + 60:
-            return self.tr.t(lang, "answers.when_within", hours=f"{self.settings.response_promise_hours:g}")
-        from bot.exams import format_date
-
-        return self.tr.t(lang, "answers.when_by", time=when.strftime("%H:%M"), day=format_date(when.date(), lang))
 
     def crisis_lines(self, lang: str) -> CrisisLines:
         """The handbook's emergency table in the asker's language (English when it has none)."""

@@ -131,5 +131,10 @@ def format_table(scores: Scores) -> str:
     for key in overall:
         values = [overall[key], *(per_lang[lang][key] for lang in per_lang)]
         rows.append((key, *("-" if v is None else f"{v:g}" for v in values)))
+    return align(rows)
+
+
+def align(rows: list[tuple]) -> str:
+    """Rows of cells as left-aligned columns (the plain tables the eval commands print)."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows)

@@ -15,12 +15,13 @@ person's message would, so the figures include the reply itself. Per language an
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from bot.evaluation import align, read_items
 from bot.records import AnswerRecord
+
+__all__ = ["TriageScores", "evaluate", "format_report", "read_items"]
 
 LABELS = ("crisis", "sensitive", "explicit_request", "none")
 # The numbers every crisis reply must carry: ambulance and fire, and the suicide-prevention line.
@@ -89,11 +90,6 @@ class TriageScores:
         return {lang: TriageScores(items) for lang, items in sorted(groups.items())}
 
 
-def read_items(path: Path) -> list[dict]:
-    with Path(path).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
-
-
 def evaluate(assistant, items: list[dict]) -> TriageScores:
     scores = TriageScores()
     for item in items:
@@ -111,7 +107,7 @@ def format_report(scores: TriageScores) -> str:
         table = group.confusion()
         rows = [("gold \\ predicted", *LABELS)]
         rows += [(label, *(str(table[label][p]) for p in LABELS)) for label in LABELS]
-        parts.append(f"confusion ({name}):\n" + _align(rows))
+        parts.append(f"confusion ({name}):\n" + align(rows))
     return "\n\n".join(parts)
 
 
@@ -122,9 +118,4 @@ def _metrics_table(scores: TriageScores) -> str:
     for key in overall:
         values = [overall[key], *(m[key] for m in per_lang.values())]
         rows.append((key, *("-" if v is None else f"{v:g}" for v in values)))
-    return _align(rows)
-
-
-def _align(rows: list[tuple]) -> str:
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows)
+    return align(rows)

@@ -73,14 +73,13 @@ class Triager:
         if not text or not text.strip():
             return NONE
         norm = normalize(text)
+        hit = self.floor.match(norm, text)
+        if hit is not None:
+            return Triage("crisis", hit.cue.topic, f"floor:{hit.cue.name}", True)
         scores = self.model.scores(norm, vector, embedder_name=self.embedder_name)
         limits = self.model.thresholds(scores.variant)
         p = scores.reason
         danger = scores.danger >= limits["danger"]
-
-        hit = self.floor.match(norm, text)
-        if hit is not None:
-            return Triage("crisis", hit.cue.topic, f"floor:{hit.cue.name}", True, p["crisis"])
         if p["crisis"] >= limits["crisis"]:
             reason: Reason = "crisis"
         elif 1.0 - p["none"] >= limits["escalate"]:

@@ -29,7 +29,7 @@ def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, i
     train_path, heldout_path = out_dir / "train.jsonl", out_dir / "heldout.jsonl"
     if not force and (train_path.exists() or heldout_path.exists()):
         raise SystemExit(f"{train_path} exists: the corpus is split once (use --force to redo)")
-    rows, seen = [], set()
+    rows, seen, duplicates = [], set(), 0
     for path in sorted(parts_dir.glob("*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -42,6 +42,7 @@ def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, i
                 raise SystemExit(f"{path}:{number}: language {row['lang']!r}")
             key = " ".join(row["text"].lower().split())
             if key in seen:
+                duplicates += 1
                 continue
             seen.add(key)
             row["danger"] = bool(row["danger"]) or row["label"] == "crisis"
@@ -66,7 +67,7 @@ def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, i
             for row in part:
                 ordered = {"id": row["id"], **{k: v for k, v in row.items() if k != "id"}}
                 f.write(json.dumps(ordered, ensure_ascii=False) + "\n")
-    return {"train": len(train), "heldout": len(heldout), "duplicates_dropped": 0}
+    return {"train": len(train), "heldout": len(heldout), "duplicates_dropped": duplicates}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,7 +132,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 async def hand_to_desk(
     update: Update, context: ContextTypes.DEFAULT_TYPE, record: AnswerRecord
-) -> bool:
+) -> None:
     """Open the case for an escalated answer. The desk acknowledges (through the outbox) only
     once the case and its cards are stored; when there is no desk or opening the case fails,
     the person is told so, with the emergency numbers again when there was danger."""
@@ -147,7 +147,7 @@ async def hand_to_desk(
                 chat_id=update.message.chat_id,
                 name=user.full_name,
             )
-            return True
+            return
         except Exception:  # noqa: BLE001 - any fault: the person must not believe help is coming
             logger.exception("opening a %s case failed", record.escalation_reason)
         text = t(record.language, "desk.open_failed")
@@ -157,7 +157,6 @@ async def hand_to_desk(
         lines = await asyncio.to_thread(services.assistant.crisis_lines, record.language)
         text += "\n" + lines.text
     await reply(update, context, text)
-    return False
 
 
 TYPING_AFTER_S = 0.3  # show "typing…" when an answer takes longer than this
