@@ -177,6 +177,11 @@ def run(settings: Settings) -> int:
     """Telegram when a token is configured, otherwise the console chat."""
     from bot.assistant import Assistant
 
+    if settings.telegram_bot_token is not None:  # a bad setting fails now, not after loading
+        from bot.channels.telegram.app import check_settings
+
+        check_settings(settings)
+
     assistant = Assistant.from_settings(settings)
     if settings.telegram_bot_token is None:
         from bot.channels.console import run_console

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(default=0.0, alias="LLM_TEMPERATURE")
 
     # --- Escalation desk ----------------------------------------------------------------------
-    roster_file: Path = Field(default=Path("roster.example.yaml"), alias="PUENTE_ROSTER_FILE")
+    roster_file: Path = Field(default=Path("roster.yaml"), alias="PUENTE_ROSTER_FILE")
     database_url: str | None = Field(default=None, alias="DATABASE_URL")
     timezone: str = Field(default="Asia/Taipei", alias="PUENTE_TIMEZONE")
     counseling_hours: str = Field(default="Mon-Fri 08:30-17:00; Wed 08:30-20:00", alias="PUENTE_COUNSELING_HOURS")

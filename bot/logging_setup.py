@@ -18,9 +18,15 @@ def configure_logging(level: str | int = "INFO") -> None:
     quiet_noisy_loggers()
 
 
+# The Telegram library logs whole updates (people's messages) at DEBUG: never below INFO.
+_NO_DEBUG_LOGGERS = ("telegram",)
+
+
 def quiet_noisy_loggers() -> None:
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _NO_DEBUG_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 REDACTED = "[REDACTED]"

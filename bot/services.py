@@ -7,11 +7,20 @@ lifecycle (for Telegram: `post_init` / `post_shutdown`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Settings
 from bot.records import AnswerRecord
+
+if TYPE_CHECKING:
+    from bot.escalation.cases import Case, CaseEvent
+    from bot.escalation.roster import Person, Roster
+    from bot.escalation.service import CounselorReply, Handoff, TraineeMessage
+    from bot.i18n import Translator
+    from bot.outbox import Outbox
 
 
 class AssistantLike(Protocol):
@@ -52,6 +61,51 @@ class UserStoreLike(Protocol):
     def get_question(self, chat_id: int, message_id: int) -> str | None: ...
 
 
+class DeskLike(Protocol):
+    """The escalation desk as a channel sees it (`bot.escalation.service.EscalationDesk`).
+
+    Every action is authorized inside the desk by one policy: a refusal is a `DeskError`
+    (`NotAllowed`, `InvalidTransition`, `CaseNotFound`), never a silent no-op. All calls are
+    synchronous (run them in a thread)."""
+
+    roster: Roster
+    tr: Translator
+    outbox: Outbox
+    clock: Callable[[], datetime]
+
+    def person(self, user_id: int | None) -> Person | None: ...
+    def language_of(self, chat_id: int) -> str: ...
+    def request_human(
+        self, *, user_id: int, chat_id: int, name: str, language: str, text: str,
+        username: str | None = None, private: bool = True,
+    ) -> Handoff: ...  # fmt: skip
+    def escalate(
+        self, *, record: AnswerRecord, user_id: int, chat_id: int, name: str,
+        username: str | None = None, context: list[str] | None = None, private: bool = True,
+    ) -> Handoff: ...  # fmt: skip
+    def crisis_in_case(self, case_id: int, message_id: int, text: str) -> Case: ...
+    def claim(self, case_id: int, actor_id: int) -> Case: ...
+    def resolve(self, case_id: int, actor_id: int) -> Case: ...
+    def reassign(self, case_id: int, to: int, actor_id: int) -> Case: ...
+    def reassign_candidates(self, case_id: int, actor_id: int) -> tuple[Case, list[Person]]: ...
+    def reply(
+        self, case_id: int, actor_id: int, text: str, where: tuple[int, int | None]
+    ) -> CounselorReply: ...
+    def view(self, case_id: int, actor_id: int) -> tuple[Case, list[CaseEvent]]: ...
+    def may_view(self, case: Case, actor_id: int) -> bool: ...
+    def cases_for(self, actor_id: int) -> tuple[bool, list[Case]]: ...
+    def case_of_message(self, chat_id: int, message_id: int) -> Case | None: ...
+    def sending_to(self, chat_id: int) -> bool: ...
+    def cards(self, case_id: int) -> tuple[Case, list[tuple[int, int, str, str]]]: ...
+    def active_case(self, user_id: int) -> Case | None: ...
+    def trainee_message(
+        self, user_id: int, text: str, *, replying_to: Case | None = None
+    ) -> TraineeMessage | None: ...
+    def rate(self, case_id: int, actor_id: int, score: int, *, round: int | None = None) -> Case: ...
+    def forget(self, user_id: int) -> list[int]: ...
+    def send_reminders(self, minutes: int) -> list[Any]: ...
+
+
 @dataclass
 class Services:
     """The long-lived things a channel needs, built once and shared.
@@ -64,7 +118,7 @@ class Services:
     settings: Settings
     assistant: AssistantLike
     users: UserStoreLike
-    desk: object | None = None
+    desk: DeskLike | None = None
     exams: object | None = None  # bot.exam_reminders.ExamReminders, or None
 
     def open(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from bot.config import Settings
@@ -15,13 +16,31 @@ def build_services(settings: Settings, assistant) -> Services:
     """The database and user store, and the escalation desk when a roster is configured."""
     from bot.storage import Database, UserStore
 
-    Path(settings.data_dir).mkdir(parents=True, exist_ok=True)
+    private_folder(Path(settings.data_dir))
     db = Database(settings.resolved_database_url)
+    private_sqlite_file(db)
     db.migrate_with_retries()  # DatabaseUnavailable (a clear message) when it never works
     users = UserStore(db)
     desk = build_desk(settings, db)
     exams = build_exam_reminders(settings, db, assistant, roster=getattr(desk, "roster", None))
     return Services(settings=settings, assistant=assistant, users=users, desk=desk, exams=exams)
+
+
+def private_folder(path: Path) -> None:
+    """The data folder holds people's messages: readable by the bot's user only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+
+
+def private_sqlite_file(db) -> None:
+    """A SQLite database file is created 0600 (and made so if it exists)."""
+    database = getattr(getattr(db, "url", None), "database", None)
+    if not getattr(db, "is_sqlite", False) or not database or database == ":memory:":
+        return
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
 
 
 def build_desk(settings: Settings, db):

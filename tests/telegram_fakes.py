@@ -12,7 +12,10 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
+from bot.escalation.cases import CaseNotFound, NotAllowed
+from bot.escalation.service import Handoff
 from bot.records import AnswerRecord, Citation
 from bot.triage import NONE, Triage
 
@@ -132,16 +135,61 @@ class FakeUserStore:
 
 @dataclass
 class FakeDesk:
-    """The escalation desk's two entry points, recorded."""
+    """A desk (`bot.services.DeskLike`) with no cases: the two ways in are recorded, every
+    other action is refused as the real desk refuses an unknown case."""
 
     requests: list[dict] = field(default_factory=list)
     escalations: list[dict] = field(default_factory=list)
+    forgotten: list[int] = field(default_factory=list)
+    roster: Any = None
+    tr: Any = None
+    outbox: Any = None
+    clock: Any = None
 
-    def request_human(self, **values) -> None:
+    def request_human(self, **values) -> Handoff:
         self.requests.append(values)
+        return Handoff(None, None, values.get("private", True))
 
-    def escalate(self, **values) -> None:
+    def escalate(self, **values) -> Handoff:
         self.escalations.append(values)
+        return Handoff(None, None, values.get("private", True))
+
+    def person(self, user_id):
+        return None
+
+    def language_of(self, chat_id):
+        return "en"
+
+    def active_case(self, user_id):
+        return None
+
+    def case_of_message(self, chat_id, message_id):
+        return None
+
+    def sending_to(self, chat_id):
+        return False
+
+    def trainee_message(self, user_id, text, *, replying_to=None):
+        return None
+
+    def forget(self, user_id):
+        self.forgotten.append(user_id)
+        return []
+
+    def send_reminders(self, minutes):
+        return []
+
+    def _none(self, case_id, *args, **kwargs):
+        raise CaseNotFound(case_id)
+
+    crisis_in_case = claim = resolve = reassign = reassign_candidates = reply = view = _none
+    rate = cards = _none
+
+    def may_view(self, case, actor_id):
+        return False
+
+    def cases_for(self, actor_id):
+        raise NotAllowed(0, actor_id, "list cases", "not on the roster")
 
 
 # --- the escalation desk's test roster and messages (tests/test_desk_telegram.py, e2e) ----------

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.escalation.cases import CaseNotFound, Desk, InvalidTransition, NotAllowed
-from bot.escalation.outbox import Outbox
+from bot.escalation.cases import CaseNotFound, CaseStore, InvalidTransition, NotAllowed
 from bot.escalation.relay import notify_new_case, notify_resolved, relay_to_trainee
 from bot.escalation.reminders import due_reminders, send_reminders
 from bot.escalation.roster import load_roster
 from bot.escalation.routing import reply_promise, route
 from bot.i18n import Translator
+from bot.outbox import Outbox
 from bot.storage import Database
 from tests.pg import database_url, pg_server  # noqa: F401 - fixtures
 
@@ -48,7 +48,7 @@ def db(database_url):  # noqa: F811
 
 @pytest.fixture
 def desk(db, clock):
-    return Desk(db, roster=ROSTER, clock=clock, reopen_window=timedelta(hours=72))
+    return CaseStore(db, roster=ROSTER, clock=clock, reopen_window=timedelta(hours=72))
 
 
 def open_case(desk, reason="explicit_request", topic="visa", user_id=TRAINEE):
@@ -124,10 +124,13 @@ def test_reassign(desk):
     case = open_case(desk)
     desk.claim(case.id, COUNSELOR)
     with pytest.raises(NotAllowed):
-        desk.reassign(case.id, MENTOR, by=SPANISH)
-    moved = desk.reassign(case.id, SPANISH, by=COUNSELOR)
-    assert moved.assigned_to == SPANISH and SPANISH in moved.routed_to
-    assert desk.open_cases_for(SPANISH)[0].id == case.id and desk.open_cases_for(COUNSELOR) == []
+        desk.reassign(case.id, NIGHT, by=MENTOR)  # not the assignee, not an admin
+    with pytest.raises(NotAllowed, match="off duty"):
+        desk.reassign(case.id, SPANISH, by=COUNSELOR)  # Ana works on Wednesdays: reminders go on
+    assert desk.get(case.id).assigned_to == COUNSELOR
+    moved = desk.reassign(case.id, NIGHT, by=COUNSELOR)
+    assert moved.assigned_to == NIGHT and NIGHT in moved.routed_to
+    assert desk.open_cases_for(NIGHT)[0].id == case.id and desk.open_cases_for(COUNSELOR) == []
 
 
 def test_writing_again_within_the_window_reopens(desk, clock):
@@ -219,7 +222,7 @@ def test_reminders_escalate_once_per_step_and_survive_restarts(desk, db, clock):
     first = send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)
     assert [(r.step, r.recipients, r.desk_chat) for r in first] == [(1, [100000006, NIGHT], False)]
     # A restart re-runs the job: nothing new.
-    restarted = Desk(db, roster=ROSTER, clock=clock)
+    restarted = CaseStore(db, roster=ROSTER, clock=clock)
     assert send_reminders(restarted, ROSTER, outbox, tr, now=clock(), minutes=30) == []
     clock.advance(minutes=30)
     second = send_reminders(restarted, ROSTER, outbox, tr, now=clock(), minutes=30)
@@ -260,7 +263,7 @@ def test_escalation_desk_request_human_and_escalate(db, clock):
         language="es",
         text="Quiero hablar con alguien",
     )
-    assert "Sofía" in reply and "hoy a las 12:00" in reply
+    assert "Sofía" in reply.reply and "hoy a las 12:00" in reply.reply
     case = service.cases.active_case_for(TRAINEE)
     assert case.reason == "explicit_request" and case.routed_to == []  # general: the desk
     kinds_sent = [service.outbox.get(i).kind for i in range(1, 10) if service.outbox.get(i)]
@@ -268,7 +271,7 @@ def test_escalation_desk_request_human_and_escalate(db, clock):
     again = service.request_human(
         user_id=TRAINEE, chat_id=TRAINEE, name="Sofía", language="es", text="¿Hola?"
     )
-    assert f"#{case.id}" in again and len(service.cases.messages(case.id)) == 2
+    assert f"#{case.id}" in again.reply and len(service.cases.messages(case.id)) == 2
 
     record = AnswerRecord(
         question="I feel hopeless", language="en", answer="", answered=False,
@@ -291,7 +294,7 @@ def test_human_with_nothing_said_yet_asks_what_it_is_about(db, clock):
     reply = service.request_human(
         user_id=TRAINEE, chat_id=TRAINEE, name="Sofía", language="es", text=""
     )
-    assert "de qué se trata" in reply and "hoy a las 12:00" in reply
+    assert "de qué se trata" in reply.reply and "hoy a las 12:00" in reply.reply
     case = service.cases.active_case_for(TRAINEE)
     card = service.outbox.get(1)
     assert card.kind == "desk_card"
@@ -300,6 +303,6 @@ def test_human_with_nothing_said_yet_asks_what_it_is_about(db, clock):
     again = service.request_human(
         user_id=TRAINEE, chat_id=TRAINEE, name="Sofía", language="es", text="  "
     )
-    assert f"#{case.id}" in again and "Escribe aquí tu mensaje" in again
+    assert f"#{case.id}" in again.reply and "Escribe aquí tu mensaje" in again.reply
     assert len(service.cases.messages(case.id)) == before
     assert service.outbox.get(2) is None  # nothing relayed to anyone

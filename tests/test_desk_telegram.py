@@ -233,8 +233,8 @@ async def test_the_whole_conversation(app, api, desk, assistant):
     await desk_channel.deliver(app)
     resolved = sent_to(api, TRAINEE)[-1]
     assert resolved["text"].endswith(t("en", "desk.rate_prompt"))
-    assert buttons(resolved) == [f"desk:rate:{case_id}:{n}" for n in range(1, 6)]
-    await feed(app, press(f"desk:rate:{case_id}:4", on=resolved, user_id=TRAINEE))
+    assert buttons(resolved) == [f"desk:rate:{case_id}:r0:{n}" for n in range(1, 6)]
+    await feed(app, press(f"desk:rate:{case_id}:r0:4", on=resolved, user_id=TRAINEE))
     assert desk.cases.get(case_id).rating == 4
     assert api.sent("answerCallbackQuery")[-1]["text"] == t("en", "desk.rated_thanks")
 
@@ -449,3 +449,103 @@ async def test_staff_find_the_staff_commands_in_their_menu_in_their_language(app
     assert counselor["cases"] == t("es", "telegram.commands.cases")  # Ana's first language
     assert scoped[ADMIN][-1]["description"] == t("en", "telegram.commands.resolve")
     await app.post_shutdown(app)
+
+
+# --- the audit's findings, through the adapter ----------------------------------------------------
+
+GROUP = -100777
+
+
+async def test_a_case_asked_for_in_a_group_lives_in_the_private_chat(app, api, desk):
+    """/human in the cohort group: the group reads a neutral pointer (no name, no case), the
+    acknowledgement and the counselor's replies go to the trainee's private chat."""
+    ask = message("/human I need help with my roommate", chat_id=GROUP, user_id=TRAINEE,
+                  chat_type="supergroup")  # fmt: skip
+    await feed(app, ask)
+    await desk_channel.deliver(app)
+    assert texts(api, GROUP) == [t("en", "desk.in_private")]
+    case = desk.cases.active_case_for(TRAINEE)
+    assert case.chat_id == TRAINEE
+    assert any("Ana" in text for text in texts(api, TRAINEE))  # the acknowledgement, in private
+    (card,) = sent_to(api, DESK_CHAT)
+    await feed(app, staff_message("¿Estás a salvo?", ADMIN, chat_id=DESK_CHAT,
+                                  reply_to=bot_message(card)))  # fmt: skip
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE)[-1].endswith("¿Estás a salvo?")
+    assert texts(api, GROUP) == [t("en", "desk.in_private")]
+
+
+async def test_someone_else_pressing_talk_to_a_counselor_under_my_answer_is_refused(
+    app, api, desk
+):
+    await feed(app, message("@puente_bot how much is the allowance?", chat_id=GROUP,
+                            user_id=TRAINEE, chat_type="supergroup"))  # fmt: skip
+    answer = sent_to(api, GROUP)[-1]
+    await feed(app, press("human", on=answer, user_id=OUTSIDER))
+    assert api.sent("answerCallbackQuery")[-1]["text"] == t("en", "telegram.human.not_yours")
+    assert desk.cases.active_case_for(OUTSIDER) is None
+    assert desk.cases.active_case_for(TRAINEE) is None
+
+
+async def test_a_forged_reassign_is_refused(app, api, desk):
+    """The mentor forges the callback data of a Reassign button: the trainee's crisis case, to
+    himself. Refused; the case stays unclaimed."""
+    assistant = app.bot_data["services"].assistant
+    assistant.records[CRISIS] = escalation("crisis", CRISIS_REPLY, topic="wellbeing")
+    await feed(app, message(CRISIS, chat_id=TRAINEE))
+    await desk_channel.deliver(app)
+    case = desk.cases.active_case_for(TRAINEE)
+    mentor_chat = {"chat_id": MENTOR, "message_id": 1, "text": "anything"}
+    await feed(app, press(f"desk:reassign:{case.id}:{MENTOR}", on=mentor_chat, user_id=MENTOR))
+    answer = api.sent("answerCallbackQuery")[-1]
+    assert answer["show_alert"] is True
+    assert answer["text"] == t("en", "desk.not_allowed", case_id=case.id)
+    after = desk.cases.get(case.id)
+    assert (after.status, after.assigned_to) == ("open", None)
+    assert sent_to(api, MENTOR) == []
+
+
+async def test_a_stale_rating_is_refused(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, staff_message(f"/resolve {case_id}", MENTOR))
+    await desk_channel.deliver(app)
+    resolved = sent_to(api, TRAINEE)[-1]
+    await feed(app, press(f"desk:rate:{case_id}:r0:5", on=resolved, user_id=TRAINEE))
+    await feed(app, press(f"desk:rate:{case_id}:r0:1", on=resolved, user_id=TRAINEE))
+    await feed(app, press(f"desk:rate:{case_id}:1", on=resolved, user_id=TRAINEE))
+    assert desk.cases.get(case_id).rating == 5
+
+
+async def test_a_counselor_forget_keeps_other_peoples_cases_and_relays(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, message("/forget", chat_id=MENTOR, user_id=MENTOR))
+    ask = sent_to(api, MENTOR)[-1]
+    await feed(app, press(f"forget:yes:{MENTOR}", on=ask, user_id=MENTOR))
+    assert desk.cases.get(case_id).name == "Ana"
+    calls = len(app.bot_data["services"].assistant.calls)
+    await feed(app, staff_message("Bring your draft.", MENTOR, reply_to=bot_message(card)))
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE)[-1].endswith("Bring your draft.")
+    assert len(app.bot_data["services"].assistant.calls) == calls  # not answered as a question
+
+
+async def test_a_trainee_forget_closes_the_case_with_a_note_to_staff(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, message("/forget", chat_id=TRAINEE))
+    ask = sent_to(api, TRAINEE)[-1]
+    await feed(app, press(f"forget:yes:{TRAINEE}", on=ask, user_id=TRAINEE))
+    await desk_channel.deliver(app)
+    gone = desk.cases.get(case_id)  # (the real user store then anonymizes it: test_desk_policy)
+    assert gone.status == "resolved" and "forgotten" in [e.kind for e in desk.cases.audit(case_id)]
+    assert texts(api, MENTOR)[-1] == t("en", "desk.forgotten", case_id=case_id)
+    assert desk.cases.active_case_for(TRAINEE) is None
+
+
+async def test_cards_carry_a_stable_identity_and_no_bidi_tricks(app, api, desk):
+    spoof = message("/human hola", chat_id=TRAINEE)
+    spoof["message"]["from"].update(first_name="Ana\u202egnirt", username="ana_real")
+    await feed(app, spoof)
+    await desk_channel.deliver(app)
+    (card,) = sent_to(api, DESK_CHAT)
+    assert "\u202e" not in card["text"] and "Anagnirt" in card["text"]
+    assert f"Telegram id {TRAINEE}" in card["text"] and "@ana_real" in card["text"]

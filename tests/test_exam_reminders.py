@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.escalation.outbox import KindsOutbox, Outbox, OutboxWorker
 from bot.escalation.roster import parse_roster
 from bot.exam_reminders import (
     KIND_DEADLINE,
@@ -23,6 +22,7 @@ from bot.exam_reminders import (
 )
 from bot.exams import ExamCalendar
 from bot.i18n import t
+from bot.outbox import KindsOutbox, Outbox, OutboxWorker
 from bot.storage import Database, UserStore
 from tests.conftest import KNOWLEDGE
 
@@ -32,7 +32,7 @@ ROSTER = """
 desk: {chat_id: -100123}
 people:
   - {id: 500, name: Wang, languages: [zh-TW, en], roles: [exam_staff]}
-  - {id: 501, name: Lin, languages: [en], roles: [counselor]}
+  - {id: 501, name: Lin, languages: [en], roles: [counselor, desk_admin]}
 """
 
 

@@ -38,7 +38,7 @@ ROSTER = f"""
 desk: {{chat_id: -100123}}
 people:
   - {{id: {STAFF}, name: Wang, languages: [zh-TW, en], roles: [exam_staff]}}
-  - {{id: {COUNSELOR}, name: Lin, languages: [en], roles: [counselor]}}
+  - {{id: {COUNSELOR}, name: Lin, languages: [en], roles: [counselor, desk_admin]}}
 """
 BLOCKED_CHAT = 66
 

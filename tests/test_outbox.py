@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.escalation.cases import Desk
-from bot.escalation.outbox import Outbox, OutboxWorker, classify_error
+from bot.escalation.cases import CaseStore
+from bot.outbox import Outbox, OutboxWorker, classify_error
 from bot.storage import Database
 from tests.pg import database_url, pg_server  # noqa: F401 - fixtures
 
@@ -85,7 +85,7 @@ def enqueue(outbox, key="k", chat_id=7, **kwargs):
 
 
 async def test_delivers_once_and_maps_replies_to_cases(db, outbox, clock):
-    case = Desk(db, clock=clock).open_case(
+    case = CaseStore(db, clock=clock).open_case(
         1, 1, "A", "en", "explicit_request", None, "hi", [], None, []
     )
     first = outbox.enqueue(

@@ -7,8 +7,8 @@ from datetime import datetime, timezone
 import pytest
 import sqlalchemy as sa
 
-from bot.escalation.cases import Desk
-from bot.escalation.outbox import Outbox
+from bot.escalation.cases import CaseStore
+from bot.outbox import Outbox
 from bot.storage import Database, UnknownLanguage, UserStore, schema
 from bot.storage.migrations import MIGRATIONS
 from tests.pg import database_url, pg_server  # noqa: F401 - fixtures
@@ -123,7 +123,7 @@ def test_feedback_and_questions(db):
 
 def test_forget_user_deletes_their_data_and_anonymizes_cases(db):
     store = UserStore(db)
-    desk = Desk(db)
+    desk = CaseStore(db)
     outbox = Outbox(db)
     store.set_language(5, "es")
     store.remember_question(user_id=5, chat_id=5, message_id=1, question="tengo un problema")

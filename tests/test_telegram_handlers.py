@@ -75,6 +75,11 @@ class OfflineBotApi(BaseRequest):
     def _editMessageReplyMarkup(self, p: dict) -> dict:
         return self._message({**p, "text": "…"}, p["message_id"])
 
+    def _getChat(self, p: dict) -> dict:
+        chat_id = int(p["chat_id"])
+        return {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup",
+                "accent_color_id": 0, "max_reaction_count": 11}
+
     def _sendChatAction(self, _: dict) -> bool:
         return True
 
@@ -478,7 +483,7 @@ async def test_counselor_button_hands_the_question_to_the_desk(app, api):
     (request,) = desk.requests
     assert request == {
         "user_id": 50, "chat_id": 50, "name": "Ana", "language": "en",
-        "text": "How much is the allowance?",
+        "text": "How much is the allowance?", "username": None, "private": True,
     }
     assert api.texts()[-1] == t("en", "telegram.human.requested")
 

@@ -4,9 +4,10 @@
       ▲                 ▲                                                                    │
       └── reassign ─────┴──────────────────────────── claim / resolve ◀──────────────────────┘
 
-Exceptions (all `DeskError`): `CaseNotFound`, `InvalidTransition` (the case is not in a state that
-allows it, e.g. claiming a claimed case), `NotAllowed` (this person may not do it). The channel
-turns them into localized messages. Events: opened, routed, claimed, reassigned, relayed, reminded,
+Who may act is decided by one policy (`bot.escalation.policy.decide`), checked inside the
+transaction that acts. Exceptions (all `DeskError`): `CaseNotFound`, `InvalidTransition` (the case
+is not in a state that allows it, e.g. claiming a claimed case), `NotAllowed` (this person may not
+do it). The channel turns them into localized messages. Events: opened, routed, claimed, reassigned, relayed, reminded,
 resolved, reopened, rated (plus any kind a caller records). Events never hold message text, so
 they survive /forget as an anonymous audit trail.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.escalation import policy
 from bot.escalation.roster import Roster
 from bot.escalation.routing import Routing, is_sensitive
 from bot.storage import schema
@@ -110,8 +112,10 @@ class CaseMessage:
     created_at: datetime
 
 
-class Desk:
-    """The case store and its guarded transitions. `roster`, when given, decides who may act."""
+class CaseStore:
+    """The case store and its guarded transitions. With a `roster`, every transition by a person
+    is checked against the desk's policy; without one (tools, tests of the store alone), the
+    store only checks states."""
 
     def __init__(
         self,
@@ -154,6 +158,14 @@ class Desk:
         mine = [k for k in cases if k.assigned_to == counselor_id]
         routed = [k for k in cases if k.assigned_to is None and counselor_id in k.routed_to]
         return mine + routed
+
+    def all_active(self) -> list[Case]:
+        c = schema.cases
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(c).where(c.c.status.in_(ACTIVE)).order_by(c.c.id)
+            ).mappings()
+            return [_case(r) for r in rows]
 
     def unclaimed(self) -> list[Case]:
         """Cases waiting for someone to claim them (open, or reopened without an assignee)."""
@@ -244,11 +256,11 @@ class Desk:
         now = self.clock()
         with self.db.transaction() as conn:
             case = self._get(conn, case_id)
-            if case.status == CLAIMED and case.assigned_to == counselor_id:
+            if case.status in (CLAIMED, REOPENED) and case.assigned_to == counselor_id:
                 return case
-            if case.status not in (OPEN, REOPENED):
+            if case.status not in (OPEN, REOPENED) or case.assigned_to is not None:
                 raise InvalidTransition(case, "claim")
-            self._check_may_handle(case, counselor_id, "claim")
+            self._authorize(conn, case, counselor_id, "claim")
             c = schema.cases
             # Guarded update: of two counselors tapping "claim" at once, exactly one wins.
             won = conn.execute(
@@ -262,15 +274,17 @@ class Desk:
             return self._get(conn, case_id)
 
     def reassign(self, case_id: int, to: int, *, by: int) -> Case:
-        """Hand an active case to someone else (by its assignee or a desk admin)."""
+        """Hand an active case to someone else: `by` may reassign it and `to` may take it now
+        (on the roster, on duty, allowed for this case)."""
         with self.db.transaction() as conn:
             case = self._get(conn, case_id)
             if not case.active:
                 raise InvalidTransition(case, "reassign")
-            if case.assigned_to not in (None, by) and not self._is_admin(by):
-                raise NotAllowed(case_id, by, "reassign", "assigned to someone else")
-            if self.roster is not None and self.roster.person(to) is None:
-                raise NotAllowed(case_id, to, "take", "not on the roster")
+            self._authorize(conn, case, by, "reassign")
+            if self.roster is not None:
+                decision = policy.decide(self.roster, case, to, "take", now=self.clock())
+                if not decision:
+                    raise NotAllowed(case_id, to, "take", decision.why)
             now = self.clock()
             routed = sorted(set(case.routed_to) | {to})
             self._update(
@@ -279,16 +293,42 @@ class Desk:
             self._event(conn, case_id, "reassigned", by, {"from": case.assigned_to, "to": to})
             return self._get(conn, case_id)
 
+    def unassign(self, case_id: int, *, why: str) -> Case:
+        """Puente takes an active case back from its assignee (removed from the roster): it is
+        waiting again, so reminders and routing start over."""
+        with self.db.transaction() as conn:
+            case = self._get(conn, case_id)
+            if not case.active:
+                raise InvalidTransition(case, "unassign")
+            status = OPEN if case.round == 0 else REOPENED
+            keep = [p for p in case.routed_to if self.roster is None or self.roster.person(p)]
+            self._update(
+                conn, case_id, status=status, assigned_to=None, claimed_at=None, routed_to=keep,
+                waiting_since=self.clock(),
+            )  # fmt: skip
+            self._event(conn, case_id, "unassigned", None, {"from": case.assigned_to, "why": why})
+            return self._get(conn, case_id)
+
     def resolve(self, case_id: int, by: int) -> Case:
         with self.db.transaction() as conn:
             case = self._get(conn, case_id)
             if case.status not in (CLAIMED, REOPENED):
                 raise InvalidTransition(case, "resolve")
-            if case.assigned_to not in (None, by) and not self._is_admin(by):
-                raise NotAllowed(case_id, by, "resolve", "assigned to someone else")
+            self._authorize(conn, case, by, "resolve")
             now = self.clock()
             self._update(conn, case_id, status=RESOLVED, resolved_at=now)
             self._event(conn, case_id, "resolved", by, {"round": case.round})
+            return self._get(conn, case_id)
+
+    def close_forgotten(self, case_id: int, by: int) -> Case:
+        """The trainee asked to be forgotten: their active case is closed (no rating asked)."""
+        with self.db.transaction() as conn:
+            case = self._get(conn, case_id)
+            self._authorize(conn, case, by, "forget")
+            if not case.active:
+                raise InvalidTransition(case, "close")
+            self._update(conn, case_id, status=RESOLVED, resolved_at=self.clock())
+            self._event(conn, case_id, "forgotten", by, {"round": case.round})
             return self._get(conn, case_id)
 
     def reopen(self, case_id: int, by: int) -> Case:
@@ -305,13 +345,14 @@ class Desk:
         now = self.clock()
         with self.db.transaction() as conn:
             case = self._get(conn, case_id)
-            if direction == "in" and case.status == RESOLVED:
-                case = self._reopen(conn, case, author)
+            if direction == "in":
+                self._authorize(conn, case, author, "message")
+                if case.status == RESOLVED:
+                    case = self._reopen(conn, case, author)
             elif direction == "out":
                 if not case.active:
                     raise InvalidTransition(case, "reply to")
-                if case.assigned_to not in (None, author) and not self._is_admin(author):
-                    raise NotAllowed(case_id, author, "reply to", "assigned to someone else")
+                self._authorize(conn, case, author, "reply")
             m = schema.case_messages
             message_id = conn.execute(
                 m.insert().values(
@@ -325,14 +366,16 @@ class Desk:
             return CaseMessage(message_id, case_id, direction, author, text, now)
 
     def rate(self, case_id: int, score: int, *, by: int | None = None) -> Case:
+        """The trainee's rating of a resolved case, once per round: a second tap, or a stale
+        button of an earlier round, is refused (`InvalidTransition`)."""
         if not isinstance(score, int) or not 1 <= score <= 5:
             raise ValueError(f"a rating is 1..5, not {score!r}")
         with self.db.transaction() as conn:
             case = self._get(conn, case_id)
-            if case.status != RESOLVED:
+            if case.status != RESOLVED or case.rating is not None:
                 raise InvalidTransition(case, "rate")
-            if by is not None and by != case.user_id:
-                raise NotAllowed(case_id, by, "rate", "only the trainee rates a case")
+            if by is not None or self.roster is not None:
+                self._authorize(conn, case, by, "rate")
             self._update(conn, case_id, rating=score)
             self._event(conn, case_id, "rated", by, {"score": score})
             return self._get(conn, case_id)
@@ -361,17 +404,36 @@ class Desk:
         self._event(conn, case.id, "reopened", by, {"round": case.round + 1})
         return self._get(conn, case.id)
 
-    def _check_may_handle(self, case: Case, person_id: int, action: str) -> None:
+    def authorize(self, case_id: int, actor: int | None, action: policy.Action) -> Case:
+        """The case, if `actor` may do `action` on it (`NotAllowed` otherwise): for reading
+        actions (view) that change nothing."""
+        with self.db.connect() as conn:
+            case = self._get(conn, case_id)
+            self._authorize(conn, case, actor, action)
+            return case
+
+    def _authorize(
+        self, conn: sa.Connection, case: Case, actor: int | None, action: policy.Action
+    ) -> None:
         if self.roster is None:
             return
-        if self.roster.person(person_id) is None:
-            raise NotAllowed(case.id, person_id, action, "not on the roster")
-        if case.sensitive and case.routed_to and person_id not in case.routed_to:
-            if not self._is_admin(person_id) and person_id != case.assigned_to:
-                raise NotAllowed(case.id, person_id, action, "sensitive case routed to others")
+        decision = policy.decide(
+            self.roster, case, actor, action, at_desk=self._at_desk(conn, case.id)
+        )
+        if not decision:
+            raise NotAllowed(case.id, actor, action, decision.why)
 
-    def _is_admin(self, person_id: int | None) -> bool:
-        return bool(self.roster and person_id is not None and self.roster.is_admin(person_id))
+    def at_desk(self, case_id: int) -> bool:
+        with self.db.connect() as conn:
+            return self._at_desk(conn, case_id)
+
+    def _at_desk(self, conn: sa.Connection, case_id: int) -> bool:
+        """Was the case posted in the desk group (by any of its routings)?"""
+        e = schema.case_events
+        rows = conn.execute(
+            sa.select(e.c.detail).where(e.c.case_id == case_id, e.c.kind == "routed")
+        ).all()
+        return any((row.detail or {}).get("desk") for row in rows)
 
     def _latest(self, user_id: int, statuses: tuple[str, ...]) -> Case | None:
         c = schema.cases

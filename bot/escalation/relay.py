@@ -8,15 +8,27 @@ these functions again after a crash enqueues nothing twice.
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timedelta
 
 from bot.escalation.cases import Case, CaseMessage
-from bot.escalation.outbox import Outbox
 from bot.escalation.roster import Person, Roster
 from bot.escalation.routing import Routing
 from bot.i18n import Translator
+from bot.outbox import Outbox
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# What a person's text must not carry to a counselor: control characters (but new lines and
+# tabs), and the bidirectional overrides and isolates that reorder what the reader sees.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+)
+
+
+def clean(text: str | None) -> str:
+    """A trainee's name or text as counselors read it: no control or bidi-override characters."""
+    return _UNSAFE.sub("", text or "")
 MAX_CONTEXT_LINES = 6
 
 
@@ -58,10 +70,15 @@ def case_card(
         topic=tr.t(lang, f"desk.topics.{case.topic or 'none'}"),
     )
     parts = [f"{t('urgent')} · {title}" if case.urgent else title]
-    parts.append(t("who", name=case.name, language=case.language))
-    parts.append(t("message", text=case.text) if case.text.strip() else t("no_message"))
+    # The stable identity next to the display name (anyone can call themselves anything).
+    username = f" · @{clean(case.username)}" if case.username else ""
+    parts.append(
+        t("who", name=clean(case.name), user_id=case.user_id, username=username,
+          language=case.language)
+    )  # fmt: skip
+    parts.append(t("message", text=clean(case.text)) if case.text.strip() else t("no_message"))
     if case.context:
-        lines = "\n".join(f"› {line}" for line in case.context[-MAX_CONTEXT_LINES:])
+        lines = "\n".join(f"› {clean(line)}" for line in case.context[-MAX_CONTEXT_LINES:])
         parts.append(t("context", lines=lines))
     if case.draft_answer:
         parts.append(t("draft", answer=case.draft_answer))
@@ -85,11 +102,13 @@ def notify_new_case(
     promise: datetime,
     now: datetime,
     ack: bool = True,
+    key: str | None = None,
 ) -> list[int]:
-    """The trainee's acknowledgement, the routed people's cards and the desk's card (redacted
-    for a sensitive case). Returns the outbox ids."""
+    """The trainee's acknowledgement, the routed people's cards and the desk's card (for a
+    sensitive case without name or text). Returns the outbox ids. `key`: the dedupe prefix
+    (default: the case and its round)."""
     ids: list[int] = []
-    key = f"case:{case.id}:r{case.round}"
+    key = key or f"case:{case.id}:r{case.round}"
     if ack:
         ids.append(
             outbox.enqueue(
@@ -115,10 +134,11 @@ def notify_new_case(
         )
     if routing.desk_chat:
         lang = _lang(roster.desk.language)
-        if routing.sensitive and routing.recipients:
+        if routing.sensitive or case.sensitive:
             names = ", ".join(p.name for p in routing.recipients)
             text = tr.t(
-                lang, "desk.card.redacted", case_id=case.id, language=case.language,
+                lang, "desk.card.redacted" if names else "desk.card.redacted_unrouted",
+                case_id=case.id, language=case.language,
                 reason=tr.t(lang, f"desk.reasons.{case.reason}"), recipients=names,
             )  # fmt: skip
         else:
@@ -150,18 +170,16 @@ def notify_crisis_in_case(
         ids.append(
             outbox.enqueue(
                 person.id,
-                tr.t(lang, "desk.crisis_in_case", case_id=case.id, name=case.name, text=text),
+                tr.t(lang, "desk.crisis_in_case", case_id=case.id, name=clean(case.name),
+                     text=clean(text)),
                 kind="card", case_id=case.id, dedupe_key=f"{key}:card:{person.id}",
                 reply_markup_json=_claim_buttons(tr, lang, case),
             )  # fmt: skip
         )
     if routing.desk_chat:
         lang = _lang(roster.desk.language)
-        if routing.recipients:
-            names = ", ".join(p.name for p in routing.recipients)
-            text_desk = tr.t(lang, "desk.crisis_in_case_redacted", case_id=case.id, recipients=names)
-        else:
-            text_desk = tr.t(lang, "desk.crisis_in_case", case_id=case.id, name=case.name, text=text)
+        names = ", ".join(p.name for p in routing.recipients) or "—"
+        text_desk = tr.t(lang, "desk.crisis_in_case_redacted", case_id=case.id, recipients=names)
         ids.append(
             outbox.enqueue(
                 roster.desk.chat_id, text_desk, kind="desk_card", case_id=case.id,
@@ -191,7 +209,8 @@ def relay_to_counselors(
     for person_id in targets:
         person = roster.person(person_id)
         lang = _lang(person.language if person else "en")
-        text = tr.t(lang, "desk.from_trainee", case_id=case.id, name=case.name, text=message.text)
+        text = tr.t(lang, "desk.from_trainee", case_id=case.id, name=clean(case.name),
+                    text=clean(message.text))  # fmt: skip
         ids.append(
             outbox.enqueue(
                 person_id,
@@ -219,7 +238,7 @@ def notify_resolved(case: Case, outbox: Outbox, tr: Translator, *, reopen_hours:
         + "\n\n"
         + tr.t(lang, "desk.rate_prompt")
     )
-    markup = buttons([(str(n), f"desk:rate:{case.id}:{n}") for n in range(1, 6)])
+    markup = buttons([(str(n), f"desk:rate:{case.id}:r{case.round}:{n}") for n in range(1, 6)])
     return outbox.enqueue(
         case.chat_id, text, kind="resolved", case_id=case.id,
         dedupe_key=f"case:{case.id}:r{case.round}:resolved", reply_markup_json=markup,

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.escalation.cases import Case, Desk
-from bot.escalation.outbox import Outbox
+from bot.escalation.cases import Case, CaseStore
 from bot.escalation.roster import Roster
 from bot.i18n import Translator
+from bot.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Reminder:
     waited_minutes: int
 
 
-def due_reminders(desk: Desk, roster: Roster, *, now: datetime, minutes: int) -> list[Reminder]:
+def due_reminders(desk: CaseStore, roster: Roster, *, now: datetime, minutes: int) -> list[Reminder]:
     due: list[Reminder] = []
     for case in desk.unclaimed():
         waited = now - case.waiting_since
@@ -47,7 +47,7 @@ def due_reminders(desk: Desk, roster: Roster, *, now: datetime, minutes: int) ->
 
 
 def send_reminders(
-    desk: Desk, roster: Roster, outbox: Outbox, tr: Translator, *, now: datetime, minutes: int
+    desk: CaseStore, roster: Roster, outbox: Outbox, tr: Translator, *, now: datetime, minutes: int
 ) -> list[Reminder]:
     """Enqueue the due reminders and record each step; returns what was sent."""
     sent = []

@@ -7,6 +7,8 @@ every problem, e.g. `roster.yaml:14: people[1].languages[0]: Input should be 'es
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -225,10 +227,25 @@ def _cross_check(model: RosterModel, root: yaml.Node) -> list[tuple[int | None, 
     if model.backup is not None and model.backup not in seen:
         problems.append((_line_of(root, ["backup"]), "backup", f"{model.backup} is not in people"))
     for trainee, mentor in model.mentors.items():
+        loc = ["mentors", trainee]
         if mentor not in seen:
-            loc = ["mentors", trainee]
             problems.append((_line_of(root, loc), _field_name(loc), f"{mentor} is not in people"))
+        if not _MENTOR_KEY.fullmatch(str(trainee).strip()):
+            problems.append((
+                _line_of(root, loc), _field_name(loc),
+                f"{trainee!r} is neither a Telegram user id nor an @username (5-32 letters, "
+                "digits or _)",
+            ))  # fmt: skip
+    if not any("desk_admin" in p.roles for p in model.people):
+        problems.append((
+            _line_of(root, ["people"]), "people",
+            "nobody has the desk_admin role: at least one desk admin must be able to resolve or "
+            "reassign any case",
+        ))  # fmt: skip
     return problems
+
+
+_MENTOR_KEY = re.compile(r"\d+|@[A-Za-z0-9_]{5,32}")
 
 
 def _build(model: RosterModel) -> Roster:

@@ -1,8 +1,17 @@
-"""`EscalationDesk`: the one object a channel talks to (`Services.desk`).
+"""`EscalationDesk`: the desk's one API, what a channel talks to (`Services.desk`).
+
+Every action a person can take on the desk is a method here: open a case (`request_human`,
+`escalate`), `claim`, `resolve`, `reassign`, `reply` (a counselor to the trainee),
+`trainee_message`, `rate`, `forget`, `view` and `cases_for`. Each is authorized by the one policy
+(`bot.escalation.policy`) inside the case store's transaction; the channel only translates its
+updates into these calls and their results (or `DeskError`) into messages.
 
 It ties the case store, routing, the reply promise, the relay texts and the outbox together.
 Everything it says is written to the outbox; the channel runs an `OutboxWorker` with its own
-`send` to deliver it. Synchronous on purpose: the channel calls it in a thread.
+`send` to deliver it. A case always lives in the trainee's private chat: asked for in a group, the
+acknowledgement goes to the private chat and the group gets nothing about it. In the desk group a
+sensitive case is never shown with a name or text, neither its first card nor what follows.
+Synchronous on purpose: the channel calls it in a thread.
 """
 
 from __future__ import annotations
@@ -10,24 +19,69 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.escalation.cases import Case, Desk
-from bot.escalation.outbox import Outbox
+from bot.escalation import policy
+from bot.escalation.cases import (
+    OPEN,
+    REOPENED,
+    RESOLVED,
+    Case,
+    CaseEvent,
+    CaseMessage,
+    CaseNotFound,
+    CaseStore,
+    InvalidTransition,
+)
 from bot.escalation.relay import (
     ack_text,
+    buttons,
+    case_card,
+    clean,
+    notify_claimed,
     notify_crisis_in_case,
     notify_new_case,
+    notify_resolved,
     relay_to_counselors,
+    relay_to_trainee,
 )
-from bot.escalation.roster import Roster
+from bot.escalation.roster import Person, Roster
 from bot.escalation.routing import HoursLike, reply_promise, route
 from bot.i18n import Translator, default_translator
+from bot.outbox import Outbox
 from bot.records import AnswerRecord
 from bot.storage.db import Database
 from bot.storage.types import utcnow
 
 logger = logging.getLogger(__name__)
+
+
+CARD_KINDS = ("card", "desk_card")
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A case opened (or a message added to the open one). `reply`: the text to answer with in the
+    chat the person wrote in, or None when the acknowledgement went through the outbox to their
+    private chat (asked in a group: the adapter then says only a neutral pointer there)."""
+
+    case: Case | None
+    reply: str | None
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class TraineeMessage:
+    case: Case
+    message: CaseMessage
+    reopened: bool
+
+
+@dataclass(frozen=True)
+class CounselorReply:
+    case: Case
+    claimed_now: bool
 
 
 class EscalationDesk:
@@ -46,32 +100,46 @@ class EscalationDesk:
         self.settings = settings
         self.clock = clock
         self.tr = translator or default_translator()
-        self.cases = Desk(
+        self.cases = CaseStore(
             db, roster=roster, clock=clock, reopen_window=timedelta(hours=reopen_window_hours)
         )
         self.outbox = Outbox(db, clock=clock)
 
     def open(self) -> None:
         self.db.migrate()
+        self.reconcile_roster()
 
     def close(self) -> None:
         self.db.close()
 
+    # --- who is who ---------------------------------------------------------------------------
+
+    def person(self, user_id: int | None) -> Person | None:
+        """The roster person with this Telegram id (staff), or None."""
+        return self.roster.person(user_id)
+
+    def language_of(self, chat_id: int) -> str:
+        """The language the desk writes in, in this chat: its roster person's, or the desk's."""
+        reader = self.roster.person(chat_id)
+        return _lang(reader.language if reader else self.roster.desk.language)
+
+    # --- opening ------------------------------------------------------------------------------
+
     def request_human(
         self, *, user_id: int, chat_id: int, name: str, language: str, text: str,
-        username: str | None = None,
-    ) -> str:  # fmt: skip
-        """/human or "Talk to a person": open (or add to) a case; return the text to reply with."""
+        username: str | None = None, private: bool = True,
+    ) -> Handoff:  # fmt: skip
+        """/human or "Talk to a person": open (or add to) a case."""
         return self._escalate(
             user_id=user_id, chat_id=chat_id, name=name, language=language, text=text,
             reason="explicit_request", topic=None, draft=None, sources=[], username=username,
-            ack_via_outbox=False,
+            ack_via_outbox=not private, private=private,
         )  # fmt: skip
 
     def escalate(
         self, *, record: AnswerRecord, user_id: int, chat_id: int, name: str,
-        username: str | None = None, context: list[str] | None = None,
-    ) -> str:  # fmt: skip
+        username: str | None = None, context: list[str] | None = None, private: bool = True,
+    ) -> Handoff:  # fmt: skip
         """An answer that escalates (crisis, sensitive, low confidence): the acknowledgement goes
         through the outbox, after the answer the channel already sent."""
         return self._escalate(
@@ -79,22 +147,26 @@ class EscalationDesk:
             text=record.question, reason=record.escalation_reason or "explicit_request",
             topic=record.topic, draft=record.answer if record.answered else None,
             sources=[c.source for c in record.sources], username=username, context=context,
-            ack_via_outbox=True,
+            ack_via_outbox=True, private=private,
         )  # fmt: skip
 
     def _escalate(
         self, *, user_id, chat_id, name, language, text, reason, topic, draft, sources,
-        username, ack_via_outbox, context=None,
-    ) -> str:  # fmt: skip
+        username, ack_via_outbox, private, context=None,
+    ) -> Handoff:  # fmt: skip
+        # A case lives in the trainee's private chat (in Telegram its id is the user's id).
+        case_chat = chat_id if private else user_id
         existing = self.cases.active_case_for(user_id)
         if existing is not None:
             if not text.strip():  # /human again, with nothing to pass on
-                return self.tr.t(language, "desk.ack_already_open_no_message", case_id=existing.id)
-            message = self.cases.add_message(existing.id, "in", user_id, text)
-            relay_to_counselors(existing, message, self.roster, self.outbox, self.tr)
-            return self.tr.t(language, "desk.ack_already_open", case_id=existing.id)
+                ack = self.tr.t(language, "desk.ack_already_open_no_message", case_id=existing.id)
+            else:
+                message = self.cases.add_message(existing.id, "in", user_id, text)
+                self._relay_in(existing, message, reopening=False)
+                ack = self.tr.t(language, "desk.ack_already_open", case_id=existing.id)
+            return self._ack(existing, ack, private, f"msg-ack:{existing.id}:{self.clock()}")
         case = self.cases.open_case(
-            user_id, chat_id, name, language, reason, topic, text, context or [], draft, sources,
+            user_id, case_chat, name, language, reason, topic, text, context or [], draft, sources,
             username=username,
         )  # fmt: skip
         now = self.clock()
@@ -106,7 +178,14 @@ class EscalationDesk:
             promise=promise, now=now, ack=ack_via_outbox,
         )  # fmt: skip
         logger.info("case %s opened (%s, %s): %s", case.id, reason, topic, routing.reason)
-        return ack_text(self.tr, case, promise, now)
+        return Handoff(case, None if ack_via_outbox else ack_text(self.tr, case, promise, now),
+                       private)  # fmt: skip
+
+    def _ack(self, case: Case, text: str, private: bool, key: str) -> Handoff:
+        if private:
+            return Handoff(case, text, True)
+        self.outbox.enqueue(case.chat_id, text, kind="ack", case_id=case.id, dedupe_key=key)
+        return Handoff(case, None, False)
 
     def crisis_in_case(self, case_id: int, message_id: int, text: str) -> Case:
         """A crisis written inside an open case: whoever owns the case already has the message;
@@ -121,5 +200,259 @@ class EscalationDesk:
         logger.warning("case %s: crisis message, urgent cards to %s", case.id, routing.reason)
         return case
 
+    # --- the staff's actions ------------------------------------------------------------------
+
+    def claim(self, case_id: int, actor_id: int) -> Case:
+        """Take an unclaimed case; the trainee is told who has it. A person who never had the full
+        card (claimed from the desk group) gets it in private."""
+        before = self.cases.get(case_id)
+        case = self.cases.claim(case_id, actor_id)
+        self._after_claim(before, case, actor_id)
+        return case
+
+    def _after_claim(self, before: Case, case: Case, actor_id: int) -> None:
+        person = self.roster.person(actor_id)
+        if person is None:
+            return
+        if actor_id not in before.routed_to:
+            self._card_to(case, person)
+        notify_claimed(case, person, self.outbox, self.tr)
+
+    def resolve(self, case_id: int, actor_id: int) -> Case:
+        """Close a case (an unclaimed one is claimed first); the trainee is asked to rate it."""
+        case = self.cases.get(case_id)
+        if case.status in (OPEN, REOPENED) and case.assigned_to is None:
+            self.claim(case_id, actor_id)
+        case = self.cases.resolve(case_id, actor_id)
+        hours = self.cases.reopen_window.total_seconds() / 3600
+        notify_resolved(case, self.outbox, self.tr, reopen_hours=hours)
+        return case
+
+    def reassign(self, case_id: int, to: int, actor_id: int) -> Case:
+        """Hand a case over: the new person gets the card, the trainee is told who is on it now."""
+        case = self.cases.reassign(case_id, to, by=actor_id)
+        person = self.roster.person(to)
+        if person is not None:
+            self._card_to(case, person)
+            notify_claimed(case, person, self.outbox, self.tr)
+        return case
+
+    def reassign_candidates(self, case_id: int, actor_id: int) -> tuple[Case, list[Person]]:
+        """The case and the people it may go to now, if `actor_id` may reassign it."""
+        case = self.cases.authorize(case_id, actor_id, "reassign")
+        if not case.active:
+            raise InvalidTransition(case, "reassign")
+        people = policy.candidates(self.roster, case, self.clock())
+        return case, [p for p in people if p.id != actor_id]
+
+    def reply(
+        self, case_id: int, actor_id: int, text: str, where: tuple[int, int | None]
+    ) -> CounselorReply:
+        """A counselor's message to the trainee (claiming an unclaimed case); a confirmation
+        goes to the chat they wrote in, without the trainee's name if that is a group and the
+        case is sensitive."""
+        case = self.cases.get(case_id)
+        claimed_now = case.status in (OPEN, REOPENED) and case.assigned_to is None
+        if claimed_now:
+            case = self.claim(case.id, actor_id)  # whoever answers first takes the case
+        message = self.cases.add_message(case.id, "out", actor_id, text)
+        person = self.roster.person(actor_id)
+        relay_to_trainee(case, person, message, self.outbox, self.tr)
+        chat_id, thread_id = where
+        lang = self.language_of(actor_id)
+        hidden = case.sensitive and chat_id < 0
+        name = self.tr.t(lang, "desk.hidden") if hidden else clean(case.name)
+        self.outbox.enqueue(
+            chat_id, self.tr.t(lang, "desk.relayed_ok", name=name, case_id=case.id),
+            kind="relay_ack", case_id=case.id, dedupe_key=f"msg:{message.id}:ack",
+            thread_id=thread_id,
+        )  # fmt: skip
+        return CounselorReply(case, claimed_now)
+
+    def view(self, case_id: int, actor_id: int) -> tuple[Case, list[CaseEvent]]:
+        """/case N: the case and its audit trail (events never hold message text)."""
+        case = self.cases.authorize(case_id, actor_id, "view")
+        return case, self.cases.audit(case_id)
+
+    def may_view(self, case: Case, actor_id: int) -> bool:
+        return bool(policy.decide(self.roster, case, actor_id, "view",
+                                  at_desk=self.cases.at_desk(case.id)))  # fmt: skip
+
+    def cases_for(self, actor_id: int) -> tuple[bool, list[Case]]:
+        """(all?, cases) for /cases: a desk admin sees every active case, anyone else theirs and
+        the ones routed to them. Not on the roster: `NotAllowed`."""
+        if self.roster.person(actor_id) is None:
+            raise policy_refusal(actor_id, "list cases")
+        if not self.roster.is_admin(actor_id):
+            return False, self.cases.open_cases_for(actor_id)
+        found = {c.id: c for c in self.cases.unclaimed()}
+        for someone in self.roster.people:
+            found.update((c.id, c) for c in self.cases.open_cases_for(someone))
+        return True, [found[k] for k in sorted(found)]
+
+    def case_of_message(self, chat_id: int, message_id: int) -> Case | None:
+        """The case a message the desk sent belongs to (a card, a relayed message, a notice)."""
+        case_id = self.outbox.case_for_message(chat_id, message_id)
+        if case_id is None:
+            return None
+        try:
+            return self.cases.get(case_id)
+        except CaseNotFound:
+            return None
+
+    def sending_to(self, chat_id: int) -> bool:
+        return self.outbox.sending_to(chat_id)
+
+    def cards(self, case_id: int) -> tuple[Case, list[tuple[int, int, str, str]]]:
+        """The case and every delivered copy of its card (chat, message id, text, kind)."""
+        return self.cases.get(case_id), self.outbox.delivered(case_id, CARD_KINDS)
+
+    # --- the trainee's actions ----------------------------------------------------------------
+
+    def active_case(self, user_id: int) -> Case | None:
+        return self.cases.active_case_for(user_id)
+
+    def trainee_message(
+        self, user_id: int, text: str, *, replying_to: Case | None = None
+    ) -> TraineeMessage | None:
+        """The trainee's message goes to their active case, or reopens the resolved case they
+        replied to (within the window). None: not the desk's business (Puente answers)."""
+        case = self.cases.active_case_for(user_id)
+        if case is None and replying_to is not None and replying_to.status == RESOLVED:
+            case = replying_to
+        if case is None:
+            return None
+        reopening = case.status == RESOLVED
+        try:
+            message = self.cases.add_message(case.id, "in", user_id, text)
+        except InvalidTransition:
+            return None  # the reopen window has passed: a new question for Puente
+        case = self.cases.get(case.id)
+        self._relay_in(case, message, reopening=reopening)
+        return TraineeMessage(case, message, reopening)
+
+    def _relay_in(self, case: Case, message: CaseMessage, *, reopening: bool) -> None:
+        """Relay a trainee's message to whoever handles the case; with nobody routed, to the desk
+        chat (for a sensitive case without name or text, as its first card there)."""
+        if case.assigned_to or case.routed_to:
+            targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
+            relay_to_counselors(case, message, self.roster, self.outbox, self.tr)
+        else:
+            targets = []
+            lang = _lang(self.roster.desk.language)
+            if case.sensitive:
+                text = self.tr.t(lang, "desk.from_trainee_redacted", case_id=case.id)
+            else:
+                text = self.tr.t(lang, "desk.from_trainee", case_id=case.id,
+                                 name=clean(case.name), text=clean(message.text))  # fmt: skip
+            self.outbox.enqueue(
+                self.roster.desk.chat_id, text, kind="relay_in", case_id=case.id,
+                dedupe_key=f"msg:{message.id}:desk", thread_id=self.roster.desk.thread_id,
+            )  # fmt: skip
+        if reopening:
+            for person_id in targets:
+                lang = self.language_of(person_id)
+                self.outbox.enqueue(
+                    person_id,
+                    self.tr.t(lang, "desk.reopened", case_id=case.id, name=clean(case.name)),
+                    kind="reopened", case_id=case.id,
+                    dedupe_key=f"case:{case.id}:r{case.round}:reopened:{person_id}",
+                )  # fmt: skip
+
+    def rate(self, case_id: int, actor_id: int, score: int, *, round: int | None = None) -> Case:
+        """The trainee rates a resolved case, once per round (a stale button is refused)."""
+        if round is not None:
+            case = self.cases.get(case_id)
+            if case.round != round:
+                raise InvalidTransition(case, "rate")
+        return self.cases.rate(case_id, score, by=actor_id)
+
+    def forget(self, user_id: int) -> list[int]:
+        """Before a person's data is erased (/forget): close their active cases, with a note to
+        whoever handles them (and to the desk when nobody does). Returns the closed case ids.
+        Other people's cases are untouched, whoever runs it."""
+        closed = []
+        while (case := self.cases.active_case_for(user_id)) is not None:
+            self.cases.close_forgotten(case.id, user_id)
+            targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
+            chats = targets or [self.roster.desk.chat_id]
+            for chat_id in chats:
+                lang = self.language_of(chat_id)
+                self.outbox.enqueue(
+                    chat_id, self.tr.t(lang, "desk.forgotten", case_id=case.id),
+                    kind="note", case_id=None, dedupe_key=f"case:{case.id}:forgotten:{chat_id}",
+                    thread_id=None if targets else self.roster.desk.thread_id,
+                )  # fmt: skip
+            closed.append(case.id)
+        return closed
+
+    def send_reminders(self, minutes: int) -> list:
+        """Claim reminders for cases nobody took (idempotent: each step is an audit event)."""
+        from bot.escalation.reminders import send_reminders
+
+        return send_reminders(
+            self.cases, self.roster, self.outbox, self.tr, now=self.clock(), minutes=minutes
+        )
+
+    # --- the roster ---------------------------------------------------------------------------
+
+    def reconcile_roster(self) -> list[int]:
+        """At start (a new roster): active cases assigned to someone no longer on the roster
+        go back to waiting and are routed again. Returns their ids."""
+        moved = []
+        for case in self._active_cases():
+            gone = case.assigned_to is not None and self.roster.person(case.assigned_to) is None
+            stale = [p for p in case.routed_to if self.roster.person(p) is None]
+            if not gone and not (stale and case.assigned_to is None):
+                continue
+            case = self.cases.unassign(case.id, why="removed from the roster")
+            now = self.clock()
+            routing = route(case, self.roster, now)
+            case = self.cases.record_routing(case.id, routing)
+            notify_new_case(
+                dataclasses.replace(case, round=case.round), routing, self.roster, self.outbox,
+                self.tr, promise=reply_promise(now, self.settings), now=now, ack=False,
+                key=f"case:{case.id}:rerouted:{len(self.cases.audit(case.id))}",
+            )  # fmt: skip
+            logger.warning("case %s: its assignee left the roster; routed again", case.id)
+            moved.append(case.id)
+        return moved
+
+    def _active_cases(self) -> list[Case]:
+        found = {c.id: c for c in self.cases.unclaimed()}
+        for case in self.cases.all_active():
+            found[case.id] = case
+        return [found[k] for k in sorted(found)]
+
+    def _card_to(self, case: Case, person: Person) -> None:
+        lang = _lang(person.language)
+        self.outbox.enqueue(
+            person.id, case_card(self.tr, lang, case, None, None), kind="card", case_id=case.id,
+            dedupe_key=f"case:{case.id}:r{case.round}:card:{person.id}",
+            reply_markup_json=card_buttons(self.tr, lang, case),
+        )  # fmt: skip
+
     def case(self, case_id: int) -> Case:
         return self.cases.get(case_id)
+
+
+def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
+    """A card's buttons for the case's state (stored/outbox form)."""
+    label = lambda key: tr.t(lang, f"desk.buttons.{key}")  # noqa: E731
+    if case.status == RESOLVED:
+        return None
+    if case.assigned_to is None:
+        return buttons([(label("claim"), f"desk:claim:{case.id}"),
+                        (label("resolve"), f"desk:resolve:{case.id}")])  # fmt: skip
+    return buttons([(label("resolve"), f"desk:resolve:{case.id}"),
+                    (label("reassign"), f"desk:reassign:{case.id}")])  # fmt: skip
+
+
+def policy_refusal(actor_id: int, what: str):
+    from bot.escalation.cases import NotAllowed
+
+    return NotAllowed(0, actor_id, what, "not on the roster")
+
+
+def _lang(language: str | None) -> str:
+    return language if language in ("es", "en", "zh-TW") else "en"

@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.escalation.outbox import Outbox
 from bot.exam_reminders.records import (
     CHANGE_FIELDS,
     OUTBOX_CHANGE,
@@ -31,6 +30,7 @@ from bot.exams import (
     normalize_session_id,
 )
 from bot.i18n import Translator
+from bot.outbox import Outbox
 from bot.storage import schema
 from bot.storage.db import Database
 

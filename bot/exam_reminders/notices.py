@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.escalation.outbox import FAILED, PENDING, SENDING, SENT, Outbox
 from bot.exam_reminders.records import (
     OUTBOX_NOTICE,
     OUTBOX_REPORT,
@@ -18,6 +17,7 @@ from bot.exam_reminders.records import (
 )
 from bot.exams import format_date
 from bot.i18n import Translator
+from bot.outbox import FAILED, PENDING, SENDING, SENT, Outbox
 from bot.storage import schema
 from bot.storage.db import Database
 

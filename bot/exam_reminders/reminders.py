@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.escalation.outbox import Outbox
 from bot.exam_reminders.records import (
     DEADLINE_CLOSES_AT,
     DEADLINE_DAYS_BEFORE,
@@ -31,6 +30,7 @@ from bot.exam_reminders.records import (
 )
 from bot.exams import ExamSession, format_date, format_session
 from bot.i18n import Translator
+from bot.outbox import Outbox
 from bot.storage import schema
 from bot.storage.db import Database
 

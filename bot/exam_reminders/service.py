@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.escalation.outbox import Outbox
 from bot.exam_reminders.changes import CalendarChanges
 from bot.exam_reminders.notices import StaffNotices
 from bot.exam_reminders.records import DEFAULT_TIMEZONE, REPORT_AFTER
@@ -16,6 +15,7 @@ from bot.exam_reminders.reminders import ReminderSchedule
 from bot.exam_reminders.subscriptions import SubscriptionStore
 from bot.exams import ExamCalendar
 from bot.i18n import Translator, default_translator
+from bot.outbox import Outbox
 from bot.storage.db import Database
 from bot.storage.types import utcnow
 

@@ -49,8 +49,10 @@ def _read_as_of(csv_path: Path) -> date:
     if meta.is_file():
         import yaml
 
+        from bot.ingestion.loaders import safe_yaml
+
         try:
-            data = yaml.safe_load(meta.read_text(encoding="utf-8")) or {}
+            data = safe_yaml(meta.read_text(encoding="utf-8")[:16384]) or {}
         except yaml.YAMLError as exc:
             raise CalendarError(meta, f"not valid YAML ({exc})") from None
         if not isinstance(data, dict):
@@ -68,7 +70,20 @@ def _read_as_of(csv_path: Path) -> date:
     return date.fromtimestamp(csv_path.stat().st_mtime)
 
 
+MAX_CALENDAR_BYTES = 2 * 1024 * 1024
+
+
 def _load_sessions(path: Path) -> list[ExamSession]:
+    try:
+        return _read_sessions(path)
+    except csv.Error as exc:  # e.g. a field over the csv module's 128 KB limit
+        raise CalendarError(path, f"not readable as CSV ({exc})") from None
+
+
+def _read_sessions(path: Path) -> list[ExamSession]:
+    size = path.stat().st_size
+    if size > MAX_CALENDAR_BYTES:
+        raise CalendarError(path, f"{size} bytes, over the {MAX_CALENDAR_BYTES} byte limit")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:

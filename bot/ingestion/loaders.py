@@ -19,6 +19,27 @@ import yaml
 from bot.ingestion.documents import Block, LoadedDocument, LoaderError
 
 FRONT_MATTER_FIELDS = ("title", "language", "audience", "doc_type", "updated")
+MAX_FILE_BYTES = 25 * 1024 * 1024  # a knowledge file larger than this is skipped
+MAX_UNPACKED_BYTES = 50 * 1024 * 1024  # a DOCX (a zip) that inflates beyond this is skipped
+MAX_FRONT_MATTER_BYTES = 16 * 1024
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without anchors and aliases: a few hundred bytes of aliases can expand to millions of
+    characters (a "billion laughs"); metadata never needs them."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed here", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+def safe_yaml(text: str):
+    """`yaml.safe_load` without aliases (`yaml.YAMLError` for one)."""
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
@@ -45,8 +66,10 @@ def split_front_matter(text: str) -> tuple[dict, str]:
         if lines[i].strip() in ("---", "..."):
             header = "".join(lines[1:i])
             body = "".join(lines[i + 1 :])
+            if len(header.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+                raise LoaderError(f"front matter over {MAX_FRONT_MATTER_BYTES // 1024} KB")
             try:
-                data = yaml.safe_load(header) or {}
+                data = safe_yaml(header) or {}
             except yaml.YAMLError as exc:
                 raise LoaderError(f"broken front matter: {exc}".replace("\n", " ")) from exc
             if not isinstance(data, dict):
@@ -63,8 +86,11 @@ def _sidecar_metadata(path: Path) -> dict:
     if sidecar is None:
         return {}
     try:
-        data = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+        text = sidecar.read_text(encoding="utf-8")
+        if len(text) > MAX_FRONT_MATTER_BYTES:
+            raise LoaderError(f"metadata file {sidecar.name} over {MAX_FRONT_MATTER_BYTES} bytes")
+        data = safe_yaml(text) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise LoaderError(f"broken metadata file {sidecar.name}: {exc}") from exc
     return {k: str(v) for k, v in data.items() if v is not None} if isinstance(data, dict) else {}
 
@@ -279,6 +305,7 @@ def load_docx(path: Path) -> tuple[list[Block], dict]:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    _check_unpacked_size(path)
     try:
         document = docx.Document(str(path))
     except Exception as exc:  # python-docx raises several types for a corrupt package
@@ -320,6 +347,21 @@ def load_docx(path: Path) -> tuple[list[Block], dict]:
     if h1 and "title" not in meta:
         meta["title"] = h1
     return blocks, meta
+
+
+def _check_unpacked_size(path: Path) -> None:
+    """A DOCX is a zip: refuse one whose members inflate beyond `MAX_UNPACKED_BYTES`."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise LoaderError(f"not a readable DOCX file: {exc}") from exc
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise LoaderError(
+            f"inflates to {unpacked // 2**20} MB (over {MAX_UNPACKED_BYTES // 2**20} MB)"
+        )
 
 
 # --- PDF --------------------------------------------------------------------------------------
@@ -364,7 +406,17 @@ def load_document(path: Path, root: Path) -> LoadedDocument:
     loader = LOADERS.get(path.suffix.lower())
     if loader is None:
         raise LoaderError(f"unsupported format {path.suffix!r}")
-    blocks, meta = loader(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise LoaderError(f"{size // 2**20} MB, over the {MAX_FILE_BYTES // 2**20} MB limit")
+    try:
+        blocks, meta = loader(path)
+    except LoaderError:
+        raise
+    except RecursionError:
+        raise LoaderError("too deeply nested to read") from None
+    except Exception as exc:  # noqa: BLE001 - a hostile or broken file: skip it, never abort
+        raise LoaderError(f"could not be read ({type(exc).__name__}: {exc})"[:300]) from exc
     source = path.relative_to(root).as_posix()
     meta = {k: v for k, v in meta.items() if k in FRONT_MATTER_FIELDS}
     return LoadedDocument(source=source, blocks=blocks, metadata=meta)

@@ -132,7 +132,9 @@ class UserStore:
 
         Their cases stay as anonymized audit rows: the user id and chat id become 0 and every
         text (message, context, draft answer, name) is emptied; events keep their kind and time.
-        Messages still waiting in the outbox for them, or about their cases, are dropped.
+        Messages about their cases, and those waiting for their chat about no case, are dropped;
+        other people's cases and their messages are never touched (a counselor may run it too).
+        Their active case is closed first by the desk (`EscalationDesk.forget`).
         Returns the number of rows deleted or anonymized.
         """
         if user_id == ANONYMIZED_USER_ID:
@@ -157,9 +159,16 @@ class UserStore:
             ).all()
             case_ids = [row.id for row in case_rows]
             chat_ids = {row.chat_id for row in case_rows} | {user_id}
+            # What belongs to the person: anything about their cases, and what waits for their
+            # chat that is not about someone else's case (a counselor's /forget must not drop
+            # the cards of other people's cases waiting for them).
+            o = s.outbox.c
             total += conn.execute(
                 s.outbox.delete().where(
-                    sa.or_(s.outbox.c.case_id.in_(case_ids), s.outbox.c.chat_id.in_(chat_ids))
+                    sa.or_(
+                        o.case_id.in_(case_ids),
+                        sa.and_(o.chat_id.in_(chat_ids), o.case_id.is_(None)),
+                    )
                 )
             ).rowcount
             if case_ids:

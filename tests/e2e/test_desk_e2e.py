@@ -170,7 +170,7 @@ async def test_a_case_from_request_to_rating(puente):
     await puente.staff_sends(MENTOR, f"/resolve {case_id}")
     await puente.message_with(MENTOR, t("en", "desk.resolved_counselor", case_id=case_id))
     closing = await puente.message_with(TRAINEE, t("en", "desk.rate_prompt"))
-    await puente.presses(TRAINEE, closing["message_id"], f"desk:rate:{case_id}:5", TRAINEE)
+    await puente.presses(TRAINEE, closing["message_id"], f"desk:rate:{case_id}:r0:5", TRAINEE)
     await puente.emulator.await_for(
         lambda: puente.desk.cases.get(case_id).rating == 5, what="the rating"
     )

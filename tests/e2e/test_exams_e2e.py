@@ -37,7 +37,7 @@ STAFF = 500
 ROSTER = f"""
 desk: {{chat_id: -100123}}
 people:
-  - {{id: {STAFF}, name: Wang, languages: [en, zh-TW], roles: [exam_staff]}}
+  - {{id: {STAFF}, name: Wang, languages: [en, zh-TW], roles: [exam_staff, desk_admin]}}
 """
 
 

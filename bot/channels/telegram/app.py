@@ -8,8 +8,9 @@ import re
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
+    ContextTypes,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -49,6 +50,30 @@ RATE_LIMIT_RETRIES = 8  # how often a call is retried after Telegram's RetryAfte
 
 class TelegramSetupError(RuntimeError):
     """A setting the Telegram channel needs is missing or inconsistent."""
+
+
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")  # Telegram allows 1-256 of these
+
+
+def check_settings(settings: Settings) -> None:
+    """Refuse to start with settings that would expose the bot, before anything slow loads.
+
+    Webhook mode needs the public URL and a strong secret: Telegram sends the secret in a header
+    with every update and the webhook server refuses updates without it, so nobody who finds the
+    URL can post forged updates (as a desk admin, say)."""
+    if settings.telegram_bot_token is None:
+        raise TelegramSetupError("TELEGRAM_BOT_TOKEN is not set")
+    if settings.telegram_mode != "webhook":
+        return
+    if not settings.webhook_url:
+        raise TelegramSetupError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    if not WEBHOOK_SECRET.fullmatch(secret):
+        raise TelegramSetupError(
+            "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_SECRET: 32 to 256 characters of "
+            "A-Z, a-z, 0-9, _ and - (for example: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))')"
+        )
 
 
 def build_application(
@@ -92,7 +117,30 @@ def build_application(
         settings.rate_limit_messages, settings.rate_limit_window_s
     )
     _add_handlers(application)
+    _add_retention_job(application)
     return application
+
+
+RETENTION_INTERVAL_S = 24 * 3600
+
+
+def _add_retention_job(application: Application) -> None:
+    """The daily purge of what is past its retention period (and once, a minute after start)."""
+    if application.job_queue is None:
+        logger.warning("no JobQueue: the daily retention purge does not run")
+        return
+    application.job_queue.run_repeating(
+        _purge, RETENTION_INTERVAL_S, first=60, name="retention-purge"
+    )
+
+
+async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.storage.retention import purge
+    from bot.storage.types import utcnow
+
+    db = getattr(context.bot_data["services"].users, "db", None)
+    if db is not None:
+        await asyncio.to_thread(purge, db, utcnow())
 
 
 def _add_handlers(application: Application) -> None:
@@ -159,6 +207,24 @@ async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await asyncio.to_thread(services.open)
     await _set_command_menu(application)
+    await _check_roster_reachable(application)
+
+
+async def _check_roster_reachable(application: Application) -> list[int]:
+    """Each roster id and the desk chat must be a chat the bot can reach (`getChat`): report
+    those it cannot, once, at start (a person who never wrote to the bot, a wrong id, the bot
+    not in the desk group). Returns the unreachable ids."""
+    desk = desk_of(application)
+    if desk is None:
+        return []
+    unreachable = []
+    for chat_id in [desk.roster.desk.chat_id, *desk.roster.people]:
+        try:
+            await application.bot.get_chat(chat_id)
+        except TelegramError as exc:
+            unreachable.append(chat_id)
+            logger.error("roster: chat %s cannot be reached by the bot (%s)", chat_id, exc)
+    return unreachable
 
 
 async def _post_shutdown(application: Application) -> None:
@@ -199,10 +265,19 @@ def _menu(names: tuple[str, ...], language: str | None) -> list[BotCommand]:
 
 def run(settings: Settings, services: Services) -> None:
     """Run the bot until interrupted: long polling, or a webhook when TELEGRAM_MODE=webhook."""
+    check_settings(settings)
     application = build_application(settings, services)
+    try:
+        _run(application, settings)
+    except InvalidToken:  # its message and traceback carry the token: one clear line instead
+        raise TelegramSetupError(
+            f"the Bot API at {settings.telegram_api_url} rejected TELEGRAM_BOT_TOKEN (401, or 404 "
+            "from a wrong TELEGRAM_API_URL): check both settings"
+        ) from None
+
+
+def _run(application: Application, settings: Settings) -> None:
     if settings.telegram_mode == "webhook":
-        if not settings.webhook_url:
-            raise TelegramSetupError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
         secret = settings.webhook_secret
         application.run_webhook(
             listen=settings.webhook_listen,
@@ -210,7 +285,7 @@ def run(settings: Settings, services: Services) -> None:
             # The path the reverse proxy forwards: the one in the public URL.
             url_path=urlsplit(settings.webhook_url).path.strip("/"),
             webhook_url=settings.webhook_url,
-            secret_token=secret.get_secret_value() if secret else None,
+            secret_token=secret.get_secret_value(),  # checked by PTB on every update
             allowed_updates=Update.ALL_TYPES,
         )
     else:

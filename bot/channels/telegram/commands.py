@@ -106,7 +106,10 @@ async def on_forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer()
         await query.edit_message_text(t(language, "telegram.forget.cancelled"))
         return
-    removed = await asyncio.to_thread(services_of(context).users.forget_user, user_id)
+    services = services_of(context)
+    if services.desk is not None:  # their open case is closed, with a note to staff, first
+        await asyncio.to_thread(services.desk.forget, user_id)
+    removed = await asyncio.to_thread(services.users.forget_user, user_id)
     _forget_in_memory(context, user_id)
     logger.info("Forgot user %s (%d rows)", user_id, removed)
     await query.answer()
@@ -132,9 +135,13 @@ async def on_counselor_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     """ "Talk to a counselor" under an answer or after a 👎: same path as /human, with the
     question it was about. The button goes away so one press makes one request."""
     query = update.callback_query
-    await query.answer()
     entry = context.chat_data.get("answers", {}).get(query.message.message_id) or {}
     language = entry.get("language") or await ui_language(update, context)
+    if entry.get("user_id") not in (None, query.from_user.id):
+        # In a group, under someone else's answer: their question is not theirs to pass on.
+        await query.answer(t(language, "telegram.human.not_yours"), show_alert=True)
+        return
+    await query.answer()
     await query.edit_message_reply_markup(
         without_buttons(getattr(query.message, "reply_markup", None), query.data)
     )

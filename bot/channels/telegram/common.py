@@ -113,20 +113,26 @@ async def call_desk(method: Callable[..., Any], **kwargs: Any) -> Any:
 async def ask_for_human(
     update: Update, context: ContextTypes.DEFAULT_TYPE, language: str, text: str
 ) -> None:
-    """/human and the "Talk to a counselor" button: hand the person to the desk, if any."""
+    """/human and the "Talk to a counselor" button: hand the person to the desk, if any. A case
+    lives in the person's private chat: asked for in a group, the group gets a neutral pointer
+    only (no name, no case text) and the desk writes to them in private."""
     desk = services_of(context).desk
     if desk is None:
         await reply(update, context, t(language, "telegram.human.unavailable"))
         return
     user = update.effective_user
-    result = await call_desk(
+    private = update.effective_chat.type == ChatType.PRIVATE
+    handoff = await call_desk(
         desk.request_human,
         user_id=user.id,
         chat_id=update.effective_chat.id,
         name=user.full_name,
+        username=user.username,
         language=language,
         text=text,
+        private=private,
     )
-    # The desk may word the confirmation itself (hours, who is on duty); else a generic one.
-    confirmation = result if isinstance(result, str) and result else None
-    await reply(update, context, confirmation or t(language, "telegram.human.requested"))
+    if not private:
+        await reply(update, context, t(language, "desk.in_private"))
+        return
+    await reply(update, context, handoff.reply or t(language, "telegram.human.requested"))

@@ -10,7 +10,7 @@
 * a JobQueue job, every `JOB_INTERVAL_S`: compares the calendar with its stored snapshot once
   (change notices), then writes due reminders and delivery reports to the outbox.
 
-Everything sent outside a reply goes through the outbox (`bot.escalation.outbox`), the table the
+Everything sent outside a reply goes through the outbox (`bot.outbox`), the table the
 desk shares. The desk's worker delivers the desk's kinds only; this module's job runs a worker
 over the exam kinds (`bot.exam_reminders.OUTBOX_KINDS`), so neither steps on the other (claims
 are guarded anyway). Both send through the Application's bot, hence its AIORateLimiter.
@@ -561,7 +561,7 @@ async def deliver_exam_messages(application: Application, service) -> None:
     Like the desk's, the worker runs in a thread (its database calls block) and hands each Bot
     API call back to the Application's loop, where the HTTP client and AIORateLimiter live.
     """
-    from bot.escalation.outbox import KindsOutbox
+    from bot.outbox import KindsOutbox
 
     from .desk import run_worker_once
 

@@ -8,7 +8,7 @@ import logging
 import re
 
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatAction, MessageEntityType, ParseMode
+from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
@@ -140,13 +140,18 @@ async def hand_to_desk(
     user = update.message.from_user
     if services.desk is not None:
         try:
+            private = update.message.chat.type == ChatType.PRIVATE
             await call_desk(
                 services.desk.escalate,
                 record=record,
                 user_id=user.id,
                 chat_id=update.message.chat_id,
                 name=user.full_name,
+                username=user.username,
+                private=private,
             )
+            if not private:  # the desk writes to them in private; the group learns nothing more
+                await reply(update, context, t(record.language, "desk.in_private"))
             return
         except Exception:  # noqa: BLE001 - any fault: the person must not believe help is coming
             logger.exception("opening a %s case failed", record.escalation_reason)

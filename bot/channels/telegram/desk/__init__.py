@@ -15,6 +15,9 @@
   it. Each ends with `ApplicationHandlerStop`. Anything else passes through untouched.
 * Buttons `desk:claim|resolve|reassign|card|rate:...` and the staff commands `/cases`,
   `/case <id>`, `/resolve <id>` (roster people only; not in the public command menu).
+* No rules here: every action is one call of `EscalationDesk` (`Services.desk`, typed by
+  `bot.services.DeskLike`), which authorizes it by the desk's one policy
+  (`bot.escalation.policy`); a refusal comes back as a `DeskError` and becomes a message.
 * Claim reminders: a job every minute (`send_reminders`, idempotent by its audit events).
 
 The domain (`bot.escalation`) is synchronous and knows nothing of Telegram: every call to it
@@ -41,7 +44,7 @@ from telegram.ext import (
     filters,
 )
 
-from .buttons import claim, on_button, reassign, reassign_keyboard, resolve
+from .buttons import on_button, reassign_keyboard
 from .cards import card_buttons, card_language, card_messages
 from .delivery import (
     deliver,
@@ -66,23 +69,16 @@ from .helpers import (
     staff_language,
 )
 from .relay import case_of_message, gate, relay_in, relay_out
-from .staff_commands import (
-    case_command,
-    case_report,
-    cases_command,
-    open_cases,
-    resolve_command,
-)
+from .staff_commands import case_command, case_report, cases_command, open_cases, resolve_command
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "BATCH", "DESK_KINDS", "GATE_GROUP", "OUTBOX_INTERVAL_S", "PREFIX", "REMINDER_INTERVAL_S",
     "STAFF_COMMANDS", "STATUS_MARK", "card_buttons", "card_language", "card_messages",
-    "case_command", "case_of_message", "case_report", "cases_command", "claim", "deliver",
+    "case_command", "case_of_message", "case_report", "cases_command", "deliver",
     "deliver_outbox", "desk_of", "fit", "gate", "keyboard", "on_button", "open_cases",
-    "reassign", "reassign_keyboard", "register", "relay_in", "relay_out", "remind",
-    "resolve", "resolve_command", "run_outbox", "run_worker_once", "send_message",
+    "reassign_keyboard", "register", "relay_in", "relay_out", "remind", "resolve_command", "run_outbox", "run_worker_once", "send_message",
     "staff_language",
 ]
 

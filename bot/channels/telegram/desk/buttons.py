@@ -1,4 +1,8 @@
-"""The case-card buttons `desk:claim|resolve|reassign|card|rate:...` and the actions behind them."""
+"""The case-card buttons `desk:claim|resolve|reassign|card|rate:...`: each press becomes one call of
+`EscalationDesk` (which decides whether this person may), and its result or refusal a message.
+
+Callback data is never trusted: the desk checks the presser against the case, whatever numbers
+the data carries, and a rating button carries the case's round (a stale one is refused)."""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from typing import Any
 from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.escalation.cases import OPEN, REOPENED, Case, DeskError, NotAllowed
-from bot.escalation.relay import buttons, case_card, notify_claimed, notify_resolved
+from bot.escalation.cases import Case, DeskError
+from bot.escalation.relay import buttons
 from bot.escalation.roster import Person
 from bot.i18n import t
 
@@ -26,42 +30,39 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if desk is None or len(parts) < 2 or not parts[1].isdigit():
         await query.answer()
         return
-    action, case_id = parts[0], int(parts[1])
+    action, case_id, actor = parts[0], int(parts[1]), query.from_user.id
     if action == "rate":
         await _rate(update, context, desk, case_id, parts[2:])
         return
-    person = desk.roster.person(query.from_user.id)
+    person = desk.person(actor)
     if person is None:
         language = await ui_language(update, context)
         await query.answer(t(language, "desk.not_allowed", case_id=case_id), show_alert=True)
         return
     language = staff_language(person)
+    lang = card_language(desk, query.message.chat_id) if query.message else language
     try:
         if action == "claim":
-            case = await asyncio.to_thread(claim, desk, case_id, person)
+            await asyncio.to_thread(desk.claim, case_id, actor)
             await query.answer(t(language, "desk.claimed_desk", case_id=case_id,
                                  counselor=person.name))  # fmt: skip
             await _update_cards(context, desk, case_id, "claimed", person)
         elif action == "resolve":
-            await asyncio.to_thread(resolve, desk, case_id, person)
+            await asyncio.to_thread(desk.resolve, case_id, actor)
             await query.answer(t(language, "desk.resolved_counselor", case_id=case_id))
             await _update_cards(context, desk, case_id, "resolved", person)
         elif action == "reassign" and len(parts) == 2:
-            case = await asyncio.to_thread(desk.cases.get, case_id)
+            case, people = await asyncio.to_thread(desk.reassign_candidates, case_id, actor)
             await query.answer(t(language, "desk.reassign_pick", case_id=case_id))
-            lang = card_language(desk, query.message.chat_id) if query.message else language
-            await _edit_markup(query.message, reassign_keyboard(desk, lang, case))
-        elif action == "reassign":
-            to = desk.roster.person(int(parts[2])) if parts[2].isdigit() else None
-            if to is None:
-                raise NotAllowed(case_id, None, "reassign", "not on the roster")
-            await asyncio.to_thread(reassign, desk, case_id, to, person)
+            await _edit_markup(query.message, reassign_keyboard(desk, lang, case, people))
+        elif action == "reassign" and len(parts) == 3 and parts[2].isdigit():
+            case = await asyncio.to_thread(desk.reassign, case_id, int(parts[2]), actor)
+            to = desk.person(case.assigned_to)
             await query.answer(t(language, "desk.card_status.reassigned", counselor=to.name))
             await _update_cards(context, desk, case_id, "reassigned", to)
         elif action == "card":
-            case = await asyncio.to_thread(desk.cases.get, case_id)
+            case, _ = await asyncio.to_thread(desk.view, case_id, actor)
             await query.answer()
-            lang = card_language(desk, query.message.chat_id) if query.message else language
             await _edit_markup(query.message, keyboard(card_buttons(desk, lang, case)))
         else:
             await query.answer()
@@ -72,61 +73,35 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _kick(context.application)
 
 
-def claim(desk: Any, case_id: int, person: Person) -> Case:
-    case = desk.cases.claim(case_id, person.id)
-    notify_claimed(case, person, desk.outbox, desk.tr)
-    return case
-
-
-def resolve(desk: Any, case_id: int, person: Person) -> Case:
-    """Close a case (an unclaimed one is claimed first); the trainee is asked to rate it."""
-    case = desk.cases.get(case_id)
-    if case.status in (OPEN, REOPENED) and case.assigned_to is None:
-        desk.cases.claim(case_id, person.id)
-    case = desk.cases.resolve(case_id, person.id)
-    hours = desk.cases.reopen_window.total_seconds() / 3600
-    notify_resolved(case, desk.outbox, desk.tr, reopen_hours=hours)
-    return case
-
-
-def reassign(desk: Any, case_id: int, to: Person, by: Person) -> Case:
-    """Hand a case over: the new person gets the card (if they never had it), the trainee is
-    told who is on it now."""
-    case = desk.cases.reassign(case_id, to.id, by=by.id)
-    lang = staff_language(to)
-    desk.outbox.enqueue(
-        to.id, case_card(desk.tr, lang, case, None, None), kind="card", case_id=case.id,
-        dedupe_key=f"case:{case.id}:r{case.round}:card:{to.id}",
-        reply_markup_json=card_buttons(desk, lang, case),
-    )  # fmt: skip
-    notify_claimed(case, to, desk.outbox, desk.tr)
-    return case
-
-
 async def _rate(
     update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, case_id: int, rest: list[str]
 ) -> None:
+    """`desk:rate:<case>:r<round>:<score>` (older buttons: `desk:rate:<case>:<score>`)."""
     query = update.callback_query
     language = await ui_language(update, context)
-    if not rest or not rest[0].isdigit():
+    round_ = int(rest[0][1:]) if len(rest) == 2 and rest[0][1:].isdigit() else None
+    score = rest[-1] if rest else ""
+    if not score.isdigit() or (len(rest) == 2 and round_ is None) or len(rest) > 2:
         await query.answer()
         return
     try:
         case = await asyncio.to_thread(
-            desk.cases.rate, case_id, int(rest[0]), by=query.from_user.id
+            desk.rate, case_id, query.from_user.id, int(score), round=round_
         )
         language = case.language
     except (DeskError, ValueError) as exc:
         text = _error_text(desk, language, case_id, exc) if isinstance(exc, DeskError) else None
         await query.answer(text)
+        await _edit_markup(query.message, None)  # a stale or repeated rating: no more buttons
         return
     await query.answer(t(language, "desk.rated_thanks"))
     await _edit_markup(query.message, None)
 
 
-def reassign_keyboard(desk: Any, lang: str, case: Case) -> InlineKeyboardMarkup:
-    """Everyone on the roster but the current assignee, two per row, then "Back"."""
-    people = [p for p in desk.roster.people.values() if p.id != case.assigned_to]
+def reassign_keyboard(
+    desk: Any, lang: str, case: Case, people: list[Person]
+) -> InlineKeyboardMarkup:
+    """The people the case may go to now, two per row, then "Back"."""
     rows = [
         [(p.name, f"{PREFIX}reassign:{case.id}:{p.id}") for p in people[i : i + 2]]
         for i in range(0, len(people), 2)

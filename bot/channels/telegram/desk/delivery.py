@@ -15,8 +15,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from bot.escalation.outbox import DeliveryReport, KindsOutbox, Outbox, OutboxWorker
-from bot.escalation.reminders import send_reminders
+from bot.outbox import DeliveryReport, KindsOutbox, Outbox, OutboxWorker
 
 from ..common import services_of
 from ..retry import durable_retries
@@ -113,10 +112,7 @@ async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
     if desk is None:
         return
     minutes = services_of(context).settings.claim_reminder_minutes
-    sent = await asyncio.to_thread(
-        send_reminders, desk.cases, desk.roster, desk.outbox, desk.tr,
-        now=desk.clock(), minutes=minutes,
-    )  # fmt: skip
+    sent = await asyncio.to_thread(desk.send_reminders, minutes)
     if sent:
         logger.info("claim reminders: %s", [(r.case.id, r.step) for r in sent])
         await _kick(application)

@@ -12,6 +12,7 @@ from bot.escalation.cases import CLAIMED, CaseNotFound, DeskError, InvalidTransi
 from bot.escalation.roster import Person
 from bot.i18n import t
 from bot.records import LANGUAGES
+from bot.services import DeskLike
 
 from ..formatting import MAX_MESSAGE, utf16_len
 
@@ -28,17 +29,14 @@ BATCH = 20  # outbox rows per worker run; a full batch means "run again at once"
 # reminders have their own kinds and their own worker (channels/telegram/exams.py).
 DESK_KINDS = (
     "ack", "card", "desk_card", "relay_in", "relay_out", "claimed", "resolved", "reminder",
-    "reopened", "relay_ack",
+    "reopened", "relay_ack", "note",
 )  # fmt: skip
 
 
-def desk_of(context: ContextTypes.DEFAULT_TYPE | Application) -> Any | None:
-    """The escalation desk, or None (no roster, or a test's stand-in without cases/outbox)."""
-    bot_data = context.bot_data
-    desk = getattr(bot_data.get("services"), "desk", None)
-    if all(hasattr(desk, name) for name in ("cases", "outbox", "roster", "tr")):
-        return desk
-    return None
+def desk_of(context: ContextTypes.DEFAULT_TYPE | Application) -> DeskLike | None:
+    """The escalation desk (`Services.desk`), or None when this deployment has none."""
+    services = context.bot_data.get("services")
+    return services.desk if services is not None else None
 
 
 def _lang(language: str | None) -> str:
@@ -84,7 +82,7 @@ def _error_text(
     if isinstance(exc, InvalidTransition):
         case = exc.case
         if exc.action == "claim" and case.status == CLAIMED and case.assigned_to:
-            person = desk.roster.person(case.assigned_to)
+            person = desk.person(case.assigned_to)
             name = person.name if person else str(case.assigned_to)
             return t(language, "desk.already_claimed", case_id=case_id, counselor=name)
         status = t(language, f"desk.statuses.{case.status}")

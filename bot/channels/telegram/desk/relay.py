@@ -16,15 +16,11 @@ from telegram.constants import ChatType, MessageEntityType
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.escalation.cases import (
-    OPEN,
-    REOPENED,
     RESOLVED,
     Case,
-    CaseNotFound,
     DeskError,
     InvalidTransition,
 )
-from bot.escalation.relay import notify_claimed, relay_to_counselors, relay_to_trainee
 from bot.escalation.roster import Person
 from bot.i18n import t
 
@@ -32,7 +28,7 @@ from .. import messages
 from ..common import reply, services_of, ui_language
 from .cards import _update_cards
 from .delivery import _kick
-from .helpers import _error_text, _lang, desk_of, staff_language
+from .helpers import _error_text, desk_of, staff_language
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +57,7 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if to_bot and reply_to.from_user.id == context.bot.id:
         reply_case = await _case_of_reply(desk, message.chat_id, reply_to.message_id)
     if reply_case is not None and reply_case.user_id != user.id:
-        person = desk.roster.person(user.id)
+        person = desk.person(user.id)
         if person is not None:
             await _counselor_replies(update, context, desk, person, reply_case.id)
         else:  # not on the roster (someone else in the desk group): refused, not relayed
@@ -81,23 +77,17 @@ async def _case_of_reply(desk: Any, chat_id: int, message_id: int) -> Case | Non
     loop = asyncio.get_running_loop()
     deadline = loop.time() + RECORD_WAIT_S
     while True:
-        case = await asyncio.to_thread(case_of_message, desk, chat_id, message_id)
+        case = await asyncio.to_thread(desk.case_of_message, chat_id, message_id)
         if case is not None or loop.time() >= deadline:
             return case
-        if not await asyncio.to_thread(desk.outbox.sending_to, chat_id):
+        if not await asyncio.to_thread(desk.sending_to, chat_id):
             return None
         await asyncio.sleep(0.05)
 
 
 def case_of_message(desk: Any, chat_id: int, message_id: int) -> Case | None:
     """The case a message the desk sent belongs to (a card, a relayed message, a notice)."""
-    case_id = desk.outbox.case_for_message(chat_id, message_id)
-    if case_id is None:
-        return None
-    try:
-        return desk.cases.get(case_id)
-    except CaseNotFound:
-        return None
+    return desk.case_of_message(chat_id, message_id)
 
 
 async def _trainee_writes(
@@ -107,21 +97,20 @@ async def _trainee_writes(
     replied to (within the window). False: not the desk's business, Puente answers."""
     message = update.message
     user = message.from_user
-    case = await asyncio.to_thread(desk.cases.active_case_for, user.id)
-    if case is None and reply_case is not None and reply_case.status == RESOLVED:
-        case = reply_case  # reply_case.user_id == user.id here
-    if case is None:
+    case = await asyncio.to_thread(desk.active_case, user.id)
+    if case is None and (reply_case is None or reply_case.status != RESOLVED):
         return False
     # Only the messages the desk takes count here; the others meet the rate limit in group -1.
     await messages.enforce_rate_limit(update, context)  # raises ApplicationHandlerStop if over
-    try:
-        _, relayed = await asyncio.to_thread(relay_in, desk, case, user.id, message.text)
-    except InvalidTransition:
+    taken = await asyncio.to_thread(
+        desk.trainee_message, user.id, message.text, replying_to=reply_case
+    )
+    if taken is None:
         return False  # the reopen window has passed: a new question for Puente
     await _kick(context.application)
-    if case.status == RESOLVED:
-        await _update_cards(context, desk, case.id, "reopened", None)
-    await _triage_in_case(update, context, desk, case, relayed)
+    if taken.reopened:
+        await _update_cards(context, desk, taken.case.id, "reopened", None)
+    await _triage_in_case(update, context, desk, taken.case, taken.message)
     return True
 
 
@@ -149,33 +138,11 @@ async def _triage_in_case(
 
 
 def relay_in(desk: Any, case: Case, user_id: int, text: str) -> tuple[Case, Any]:
-    """Record the trainee's message (reopening a resolved case) and relay it to whoever handles
-    the case; with nobody routed, to the desk chat."""
-    reopening = case.status == RESOLVED
-    message = desk.cases.add_message(case.id, "in", user_id, text)
-    case = desk.cases.get(case.id)
-    if case.assigned_to or case.routed_to:
-        targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
-        relay_to_counselors(case, message, desk.roster, desk.outbox, desk.tr)
-    else:
-        targets = []
-        lang = _lang(desk.roster.desk.language)
-        desk.outbox.enqueue(
-            desk.roster.desk.chat_id,
-            desk.tr.t(lang, "desk.from_trainee", case_id=case.id, name=case.name, text=text),
-            kind="relay_in", case_id=case.id, dedupe_key=f"msg:{message.id}:desk",
-            thread_id=desk.roster.desk.thread_id,
-        )  # fmt: skip
-    if reopening:
-        for person_id in targets:
-            person = desk.roster.person(person_id)
-            lang = _lang(person.language if person else None)
-            desk.outbox.enqueue(
-                person_id, desk.tr.t(lang, "desk.reopened", case_id=case.id, name=case.name),
-                kind="reopened", case_id=case.id,
-                dedupe_key=f"case:{case.id}:r{case.round}:reopened:{person_id}",
-            )  # fmt: skip
-    return case, message
+    """Record the trainee's message in their case and relay it (`EscalationDesk.trainee_message`)."""
+    taken = desk.trainee_message(user_id, text, replying_to=case)
+    if taken is None:
+        raise InvalidTransition(case, "message")
+    return taken.case, taken.message
 
 
 async def _counselor_replies(
@@ -204,22 +171,7 @@ async def _counselor_replies(
 def relay_out(
     desk: Any, case_id: int, person: Person, text: str, where: tuple[int, int | None]
 ) -> tuple[Case, bool]:
-    """Record the counselor's message and relay it; confirm in the chat they wrote in.
-    Returns the case and whether this reply claimed it."""
-    case = desk.cases.get(case_id)
-    claimed_now = case.status in (OPEN, REOPENED) and case.assigned_to is None
-    if claimed_now:
-        case = desk.cases.claim(case.id, person.id)  # whoever answers first takes the case
-        notify_claimed(case, person, desk.outbox, desk.tr)
-    message = desk.cases.add_message(case.id, "out", person.id, text)
-    relay_to_trainee(case, person, message, desk.outbox, desk.tr)
-    chat_id, thread_id = where
-    lang = staff_language(person)
-    # In a group, a sensitive case's trainee stays unnamed (as on the redacted desk card).
-    name = desk.tr.t(lang, "desk.hidden") if case.sensitive and chat_id < 0 else case.name
-    desk.outbox.enqueue(
-        chat_id, desk.tr.t(lang, "desk.relayed_ok", name=name, case_id=case.id),
-        kind="relay_ack", case_id=case.id, dedupe_key=f"msg:{message.id}:ack",
-        thread_id=thread_id,
-    )  # fmt: skip
-    return case, claimed_now
+    """A counselor's message to the trainee (`EscalationDesk.reply`): the case and whether this
+    reply claimed it."""
+    result = desk.reply(case_id, person.id, text, where)
+    return result.case, result.claimed_now

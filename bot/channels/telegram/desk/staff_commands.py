@@ -11,11 +11,11 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.escalation.cases import Case, DeskError
+from bot.escalation.relay import clean
 from bot.escalation.roster import Person
 from bot.i18n import t
 
 from ..common import reply, ui_language
-from .buttons import resolve
 from .cards import _update_cards
 from .delivery import _kick
 from .helpers import _error_text, desk_of, fit, staff_language
@@ -24,7 +24,7 @@ from .helpers import _error_text, desk_of, fit, staff_language
 async def _staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Any, Person] | None:
     """The desk and the roster person using a staff command; else a refusal, and None."""
     desk = desk_of(context)
-    person = desk.roster.person(update.effective_user.id) if desk is not None else None
+    person = desk.person(update.effective_user.id) if desk is not None else None
     if person is None:
         language = await ui_language(update, context)
         await reply(update, context, t(language, "desk.staff_only"))
@@ -36,15 +36,6 @@ def _when(desk: Any, moment) -> str:
     return desk.roster.local(moment).strftime("%Y-%m-%d %H:%M") if moment else "—"
 
 
-def _may_see(desk: Any, case: Case, person: Person) -> bool:
-    return (
-        not case.sensitive
-        or desk.roster.is_admin(person.id)
-        or person.id in case.routed_to
-        or person.id == case.assigned_to
-    )
-
-
 def _assignee(desk: Any, lang: str, case: Case) -> str:
     if case.assigned_to is None:
         return t(lang, "desk.unassigned")
@@ -54,12 +45,7 @@ def _assignee(desk: Any, lang: str, case: Case) -> str:
 
 def open_cases(desk: Any, person: Person) -> tuple[bool, list[Case]]:
     """(all?, cases): a desk admin sees every active case, anyone else theirs and routed ones."""
-    if not desk.roster.is_admin(person.id):
-        return False, desk.cases.open_cases_for(person.id)
-    found = {c.id: c for c in desk.cases.unclaimed()}
-    for someone in desk.roster.people:
-        found.update((c.id, c) for c in desk.cases.open_cases_for(someone))
-    return True, [found[k] for k in sorted(found)]
+    return desk.cases_for(person.id)
 
 
 async def cases_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -81,7 +67,7 @@ async def cases_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 case_id=case.id,
                 status=t(lang, f"desk.statuses.{case.status}"),
                 reason=t(lang, f"desk.reasons.{case.reason}"),
-                name=case.name if _may_see(desk, case, person) else t(lang, "desk.hidden"),
+                name=clean(case.name) if desk.may_view(case, person.id) else t(lang, "desk.hidden"),
                 assignee=_assignee(desk, lang, case),
                 since=_when(desk, case.waiting_since),
             )
@@ -96,7 +82,8 @@ def _case_id_from(update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any)
         return int(arg) if arg.isdigit() else None
     reply_to = update.message.reply_to_message if update.message else None
     if reply_to is not None:
-        return desk.outbox.case_for_message(update.effective_chat.id, reply_to.message_id)
+        case = desk.case_of_message(update.effective_chat.id, reply_to.message_id)
+        return case.id if case else None
     return None
 
 
@@ -111,7 +98,7 @@ async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await reply(update, context, t(lang, "desk.resolve_usage"))
         return
     try:
-        await asyncio.to_thread(resolve, desk, case_id, person)
+        await asyncio.to_thread(desk.resolve, case_id, person.id)
     except DeskError as exc:
         await reply(update, context, _error_text(desk, lang, case_id, exc))
         return
@@ -132,11 +119,8 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await reply(update, context, t(lang, "desk.case_usage"))
         return
 
-    def load():
-        return desk.cases.get(case_id), desk.cases.audit(case_id)
-
     try:
-        case, events = await asyncio.to_thread(load)
+        case, events = await asyncio.to_thread(desk.view, case_id, person.id)
     except DeskError as exc:
         await reply(update, context, _error_text(desk, lang, case_id, exc))
         return
@@ -144,13 +128,13 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def case_report(desk: Any, lang: str, case: Case, events: list, person: Person) -> str:
-    visible = _may_see(desk, case, person)
+    visible = True  # desk.view refused anyone who may not see the case
     summary = t(
         lang, "desk.case_summary", case_id=case.id,
         status=t(lang, f"desk.statuses.{case.status}"),
         reason=t(lang, f"desk.reasons.{case.reason}"),
         topic=t(lang, f"desk.topics.{case.topic or 'none'}"),
-        name=case.name if visible else t(lang, "desk.hidden"), language=case.language,
+        name=clean(case.name) if visible else t(lang, "desk.hidden"), language=case.language,
         assignee=_assignee(desk, lang, case), opened=_when(desk, case.created_at),
         rating=case.rating if case.rating is not None else t(lang, "desk.no_rating"),
     )  # fmt: skip

@@ -261,6 +261,22 @@ class Outbox:
                 sa.select(o.c.id).where(o.c.chat_id == chat_id, o.c.status == SENDING).limit(1)
             ).first() is not None
 
+    def delivered(self, case_id: int, kinds: Iterable[str]) -> list[tuple[int, int, str, str]]:
+        """(chat_id, message_id, text, kind) of every message of these kinds delivered for a case
+        (the cards whose buttons follow the case's state)."""
+        o = schema.outbox
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(o.c.chat_id, o.c.telegram_message_id, o.c.text, o.c.kind)
+                .where(
+                    o.c.case_id == case_id,
+                    o.c.kind.in_(tuple(kinds)),
+                    o.c.telegram_message_id.is_not(None),
+                )
+                .order_by(o.c.id)
+            ).all()
+        return [(int(r[0]), int(r[1]), r[2], r[3]) for r in rows]
+
     def _id_for_key(self, dedupe_key: str) -> int | None:
         o = schema.outbox
         with self.db.connect() as conn:

@@ -1,0 +1,136 @@
+"""Who may do what on the desk: one policy, checked inside every action of the case store.
+
+A decision depends on four things: the **actor** (the trainee whose case it is, a desk admin, the
+assignee, a person the case was routed to, another roster person, someone who is not on the
+roster, which includes a person removed from it), the **action**, the case's **state** and its
+**sensitivity**. The channel never decides; it calls `EscalationDesk`, whose store calls
+`authorize` inside the transaction that acts, so a decision and its effect see the same case.
+
+| action | who may | in which state |
+|---|---|---|
+| view (card, `/case`) | desk admin, counselor, assignee, routed people; a non-sensitive case posted in the desk group (or routed to nobody): any roster person | any |
+| claim | the same people as view, never the trainee | open, or reopened without assignee |
+| reply (relay to the trainee) | the assignee or a desk admin; unclaimed: those who may claim (the reply claims it) | active |
+| resolve | the assignee or a desk admin; unclaimed: those who may claim | active |
+| reassign | the assignee or a desk admin; unclaimed: those who may claim | active |
+| take (be the new assignee) | a roster person on duty now who may handle the case: for a crisis a counselor or desk admin, for another sensitive case also the people it was routed to | active |
+| message (write in the case) | the trainee only | active, or resolved within the reopen window |
+| rate | the trainee only, once per round | resolved |
+| forget | the trainee only (their own cases) | any |
+
+A refusal is `NotAllowed` (who, what, why); a wrong state is `InvalidTransition`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from bot.escalation.roster import Person, Roster
+
+if TYPE_CHECKING:  # cases imports this module
+    from bot.escalation.cases import Case
+
+Action = Literal[
+    "view", "claim", "reply", "resolve", "reassign", "take", "message", "rate", "forget"
+]
+ACTIONS: tuple[Action, ...] = (
+    "view", "claim", "reply", "resolve", "reassign", "take", "message", "rate", "forget"
+)  # fmt: skip
+TRAINEE_ACTIONS = frozenset({"message", "rate", "forget"})
+ACTIVE_STATES = ("open", "claimed", "reopened")
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    why: str
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+ALLOW = Decision(True, "")
+
+
+def _no(why: str) -> Decision:
+    return Decision(False, why)
+
+
+def decide(
+    roster: Roster,
+    case: Case,
+    actor_id: int | None,
+    action: Action,
+    *,
+    at_desk: bool = False,
+    now: datetime | None = None,
+) -> Decision:
+    """May `actor_id` do `action` on `case`? (State checks that are not about the actor, such as
+    "already resolved", are the store's `InvalidTransition`.)
+
+    `at_desk`: the case was posted in the desk group (its routing said so). `now`: for "take",
+    whether the person is on duty (None: not checked)."""
+    if action not in ACTIONS:
+        return _no(f"unknown action {action!r}")
+    if actor_id is None:
+        return _no("no actor")
+    if action in TRAINEE_ACTIONS:
+        if case.anonymized or actor_id != case.user_id:
+            return _no("only the person whose case it is")
+        return ALLOW
+    if actor_id == case.user_id:
+        return _no("the person whose case it is cannot handle it")
+    person = roster.person(actor_id)
+    if person is None:
+        return _no("not on the roster")
+    if action == "take":
+        return _may_take(roster, case, person, now)
+    admin = roster.is_admin(actor_id)
+    assignee = case.assigned_to == actor_id
+    if action in ("reply", "resolve", "reassign") and case.assigned_to is not None:
+        if assignee or admin:
+            return ALLOW
+        return _no("assigned to someone else")
+    if admin or assignee:
+        return ALLOW
+    if actor_id in case.routed_to:
+        return ALLOW
+    if "counselor" in person.roles:  # the confidential staff: every case
+        return ALLOW
+    if not case.sensitive and (at_desk or not case.routed_to):
+        return ALLOW  # posted in the desk group: anyone on the desk
+    if case.sensitive:
+        return _no("sensitive case: counselors and the people it was routed to")
+    return _no("routed to others")
+
+
+def _may_take(roster: Roster, case: Case, person: Person, now: datetime | None) -> Decision:
+    if now is not None and not person.available(roster.local(now)):
+        return _no("off duty now")
+    if roster.is_admin(person.id) or "counselor" in person.roles:
+        return ALLOW
+    if case.reason == "crisis":
+        return _no("a crisis goes to a counselor or a desk admin")
+    if case.sensitive and person.id not in case.routed_to and person.id != case.assigned_to:
+        return _no("sensitive case: counselors and the people it was routed to")
+    return ALLOW
+
+
+def candidates(roster: Roster, case: Case, now: datetime | None) -> list[Person]:
+    """The people a case may be reassigned to now (everyone who may take it but its assignee)."""
+    return [
+        p
+        for p in roster.people.values()
+        if p.id not in (case.assigned_to, case.user_id) and decide(
+            roster, case, p.id, "take", now=now
+        )
+    ]
+
+
+def matrix(roster: Roster, case: Case, actors: Iterable[int], **kw) -> dict[tuple[int, str], bool]:
+    """Every (actor, action) decision for a case: what the README's table and the tests read."""
+    return {(a, action): bool(decide(roster, case, a, action, **kw)) for a in actors
+            for action in ACTIONS}  # fmt: skip
