@@ -244,9 +244,13 @@ class BotApiEmulator:
         first_name: str = "Ana",
         username: str | None = None,
         language_code: str | None = None,
+        forged: bool = False,
     ) -> str:
-        """A user taps the inline button with ``callback_data == data``; returns the query id."""
+        """A user taps the inline button with ``callback_data == data``; returns the query id.
+        ``forged``: send ``data`` whatever the message's buttons are (a modified client)."""
         payload: dict[str, Any] = {"chat_id": chat_id, "message_id": message_id, "data": data}
+        if forged:
+            payload["forged"] = True
         if user_id is not None:
             user: dict[str, Any] = {"id": user_id, "first_name": first_name}
             if username is not None:

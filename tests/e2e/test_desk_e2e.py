@@ -292,3 +292,85 @@ async def test_a_trainee_trying_cases_is_refused(puente):
     await puente.staff_sends(ADMIN, "/cases")
     (listing,) = await puente.messages(ADMIN, 1)
     assert listing["text"] == t("en", "desk.cases_none")
+
+
+# --- the desk audit, end to end --------------------------------------------------------------------
+
+COHORT = -1005550001
+
+
+async def answered(puente: Puente, query_id: str) -> dict:
+    """The bot's answer to a callback query (waits for it)."""
+
+    def find():
+        query = next((q for q in puente.emulator.callback_queries() if q["id"] == query_id), None)
+        return query["_answer"] if query and query.get("_answer") else None
+
+    return await puente.emulator.await_for(find, what=f"answer to query {query_id}")
+
+
+async def test_a_forged_reassign_and_a_stale_rating_are_refused(puente):
+    case_id, card = await open_case_with_the_mentor(puente)
+    # Another trainee's crisis case, routed to the counselor.
+    other = TRAINEE + 1
+    await asyncio.to_thread(puente.emulator.user_sends, other, CRISIS, first_name="Luis")
+    crisis = await puente.emulator.await_for(
+        lambda: puente.desk.cases.active_case_for(other), what="the crisis case"
+    )
+    # The mentor forges his card's Reassign data: that crisis case, to himself.
+    forged = await asyncio.to_thread(
+        puente.emulator.user_presses, MENTOR, card["message_id"],
+        f"desk:reassign:{crisis.id}:{MENTOR}", user_id=MENTOR, forged=True,
+    )  # fmt: skip
+    assert (await answered(puente, forged)).get("show_alert") is True
+    after = puente.desk.cases.get(crisis.id)
+    assert (after.status, after.assigned_to) == ("open", None)
+    assert CRISIS not in "".join(puente.texts(MENTOR))
+
+    await claim(puente, case_id, card)
+    await puente.staff_sends(MENTOR, f"/resolve {case_id}")
+    closing = await puente.message_with(TRAINEE, t("en", "desk.rate_prompt"))
+    await puente.presses(TRAINEE, closing["message_id"], f"desk:rate:{case_id}:r0:5", TRAINEE)
+    await puente.emulator.await_for(
+        lambda: puente.desk.cases.get(case_id).rating == 5, what="the rating"
+    )
+    stale = await asyncio.to_thread(  # the buttons are gone: only a modified client sends it
+        puente.emulator.user_presses, TRAINEE, closing["message_id"], f"desk:rate:{case_id}:r0:1",
+        user_id=TRAINEE, forged=True,
+    )  # fmt: skip
+    await answered(puente, stale)
+    assert puente.desk.cases.get(case_id).rating == 5
+
+
+async def test_a_case_asked_for_in_a_group_keeps_the_group_free_of_names_and_text(puente):
+    puente.emulator.create_chat(COHORT, chat_type="supergroup", title="Cohort 2026")
+    puente.emulator.create_chat(TRAINEE, first_name="Sofía")  # she has started the bot before
+    await asyncio.to_thread(
+        puente.emulator.user_sends, COHORT, "/human my professor keeps messaging me at night",
+        user_id=TRAINEE, first_name="Sofía", chat_type="supergroup", chat_title="Cohort 2026",
+    )  # fmt: skip
+    pointer = await puente.message_with(COHORT, t("en", "desk.in_private"))
+    ack = await puente.message_with(TRAINEE, "Sofía")  # the acknowledgement, in private
+    case = await asyncio.to_thread(puente.desk.cases.active_case_for, TRAINEE)
+    assert case.chat_id == TRAINEE and ack
+    (card,) = await puente.messages(DESK_CHAT, 1)
+    await asyncio.to_thread(
+        puente.emulator.user_sends, DESK_CHAT, "¿Estás a salvo?", user_id=ADMIN,
+        first_name="Staff", chat_type="supergroup", reply_to_message_id=card["message_id"],
+    )  # fmt: skip
+    await puente.message_with(TRAINEE, "¿Estás a salvo?")
+    in_group = puente.texts(COHORT)
+    assert in_group == [pointer["text"]]
+    assert not any("Sofía" in text or "professor" in text for text in in_group)
+
+
+async def test_forget_by_a_counselor_leaves_other_peoples_cases_and_relays_working(puente):
+    case_id, card = await open_case_with_the_mentor(puente)
+    await puente.staff_sends(MENTOR, "/forget")
+    ask = await puente.message_with(MENTOR, t("en", "telegram.forget.ask"))
+    await puente.presses(MENTOR, ask["message_id"], f"forget:yes:{MENTOR}", MENTOR)
+    await puente.message_with(MENTOR, "Done")
+    assert puente.desk.cases.get(case_id).name == "Sofía"
+    await puente.staff_sends(MENTOR, "See you at 3.", reply_to_message_id=card["message_id"])
+    await puente.message_with(TRAINEE, "See you at 3.")
+    assert "See you at 3." not in [c[0] for c in puente.assistant.calls]
