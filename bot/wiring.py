@@ -38,9 +38,12 @@ def private_sqlite_file(db) -> None:
     if not getattr(db, "is_sqlite", False) or not database or database == ":memory:":
         return
     path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    path.chmod(0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        path.chmod(0o600)
+    except OSError as exc:  # opening the database reports it in one clear line
+        logger.debug("could not create %s 0600: %s", path, exc)
 
 
 def build_desk(settings: Settings, db):

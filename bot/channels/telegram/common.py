@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -103,13 +101,6 @@ def counselor_button(language: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(t(language, "telegram.counselor_button"), callback_data=HUMAN)
 
 
-async def call_desk(method: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call a desk method whether it is a coroutine or blocking code (then in a thread)."""
-    if inspect.iscoroutinefunction(method):
-        return await method(**kwargs)
-    return await asyncio.to_thread(method, **kwargs)
-
-
 async def ask_for_human(
     update: Update, context: ContextTypes.DEFAULT_TYPE, language: str, text: str
 ) -> None:
@@ -122,7 +113,7 @@ async def ask_for_human(
         return
     user = update.effective_user
     private = update.effective_chat.type == ChatType.PRIVATE
-    handoff = await call_desk(
+    handoff = await asyncio.to_thread(  # the desk is synchronous (bot.services.DeskLike)
         desk.request_human,
         user_id=user.id,
         chat_id=update.effective_chat.id,

@@ -18,7 +18,6 @@ from bot.records import AnswerRecord
 from .common import (
     FEEDBACK_DOWN,
     FEEDBACK_UP,
-    call_desk,
     counselor_button,
     is_group,
     reply,
@@ -141,7 +140,7 @@ async def hand_to_desk(
     if services.desk is not None:
         try:
             private = update.message.chat.type == ChatType.PRIVATE
-            await call_desk(
+            await asyncio.to_thread(
                 services.desk.escalate,
                 record=record,
                 user_id=user.id,
