@@ -549,3 +549,18 @@ async def test_cards_carry_a_stable_identity_and_no_bidi_tricks(app, api, desk):
     (card,) = sent_to(api, DESK_CHAT)
     assert "\u202e" not in card["text"] and "Anagnirt" in card["text"]
     assert f"Telegram id {TRAINEE}" in card["text"] and "@ana_real" in card["text"]
+
+
+async def test_staff_commands_in_the_desk_group_show_no_name_of_a_sensitive_case(app, api, desk):
+    assistant = app.bot_data["services"].assistant
+    assistant.records[CRISIS] = escalation("crisis", CRISIS_REPLY, topic="wellbeing")
+    crisis = message(CRISIS, chat_id=TRAINEE)
+    crisis["message"]["from"]["first_name"] = "Valentina"
+    await feed(app, crisis)
+    case_id = desk.cases.active_case_for(TRAINEE).id
+    for command in (f"/case {case_id}", "/cases"):
+        await feed(app, staff_message(command, ADMIN, chat_id=DESK_CHAT))
+        shown = texts(api, DESK_CHAT)[-1]
+        assert f"#{case_id}" in shown and "Valentina" not in shown
+    await feed(app, staff_message(f"/case {case_id}", ADMIN))  # in private: the name
+    assert "Valentina" in texts(api, ADMIN)[-1]

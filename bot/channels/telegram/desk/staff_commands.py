@@ -67,7 +67,7 @@ async def cases_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 case_id=case.id,
                 status=t(lang, f"desk.statuses.{case.status}"),
                 reason=t(lang, f"desk.reasons.{case.reason}"),
-                name=clean(case.name) if desk.may_view(case, person.id) else t(lang, "desk.hidden"),
+                name=_name(desk, case, person, in_group=update.effective_chat.id < 0, lang=lang),
                 assignee=_assignee(desk, lang, case),
                 since=_when(desk, case.waiting_since),
             )
@@ -124,11 +124,22 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except DeskError as exc:
         await reply(update, context, _error_text(desk, lang, case_id, exc))
         return
-    await reply(update, context, fit(case_report(desk, lang, case, events, person)))
+    in_group = update.effective_chat.id < 0
+    await reply(update, context, fit(case_report(desk, lang, case, events, person, in_group)))
 
 
-def case_report(desk: Any, lang: str, case: Case, events: list, person: Person) -> str:
-    visible = True  # desk.view refused anyone who may not see the case
+def _name(desk: Any, case: Case, person: Person, *, in_group: bool, lang: str) -> str:
+    """The trainee's name, unless this reader may not see it or the reply goes to a group and
+    the case is sensitive (nothing of a sensitive case is shown in a group)."""
+    if (case.sensitive and in_group) or not desk.may_view(case, person.id):
+        return t(lang, "desk.hidden")
+    return clean(case.name)
+
+
+def case_report(
+    desk: Any, lang: str, case: Case, events: list, person: Person, in_group: bool = False
+) -> str:
+    visible = not (case.sensitive and in_group)  # desk.view refused who may not see it
     summary = t(
         lang, "desk.case_summary", case_id=case.id,
         status=t(lang, f"desk.statuses.{case.status}"),
