@@ -123,6 +123,16 @@ def _case(desk: EscalationDesk, kind: str, state: str):
     return desk.case(case.id)
 
 
+def _outbox_size(desk: EscalationDesk) -> int:
+    """Every message the desk ever stored (a refusal must store none)."""
+    import sqlalchemy as sa
+
+    from bot.storage import schema
+
+    with desk.db.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.outbox)).scalar()
+
+
 def _do(desk: EscalationDesk, action: str, case, actor: int) -> None:
     if action == "view":
         desk.view(case.id, actor)
@@ -150,14 +160,14 @@ def test_authorization_matrix(desk, kind, state, action):
     for name, actor_id in ACTORS.items():
         case = _case(desk, kind, state)
         actor = case.user_id if actor_id is None else actor_id
-        before = (desk.case(case.id), len(desk.cases.audit(case.id)))
+        before = (desk.case(case.id), len(desk.cases.audit(case.id)), _outbox_size(desk))
         try:
             _do(desk, action, case, actor)
             allowed = True
         except (NotAllowed, InvalidTransition):
             allowed = False
-            after = (desk.case(case.id), len(desk.cases.audit(case.id)))
-            assert after == before, f"{name} was refused {action} but the case changed"
+            after = (desk.case(case.id), len(desk.cases.audit(case.id)), _outbox_size(desk))
+            assert after == before, f"{name} was refused {action} but something changed"
         if allowed != (name in EXPECTED[(kind, state, action)]):
             wrong.append(f"{name}: {'allowed' if allowed else 'refused'}")
     assert not wrong, f"{kind} case, {state}, {action}: {wrong}"
@@ -309,3 +319,75 @@ def test_a_case_asked_for_in_a_group_lives_in_the_private_chat(desk):
     ack = [m for m in (desk.outbox.get(i) for i in range(1, 5000))
            if m and m.case_id == handoff.case.id and m.kind == "ack"]  # fmt: skip
     assert [m.chat_id for m in ack] == [trainee]
+
+
+def _messages(service: EscalationDesk) -> list:
+    return [m for m in (service.outbox.get(i) for i in range(1, 400)) if m]
+
+
+def test_a_crisis_inside_a_case_makes_it_a_crisis_case(tmp_path):
+    """A housing case routed to the housing staff; the trainee then writes a crisis: the case is
+    a crisis now (sensitive, urgent), so other staff may not see it and it goes to counselors."""
+    service = EscalationDesk(Database(f"sqlite:///{tmp_path / 'd.db'}"), ROSTER, Settings(),
+                             clock=Clock())  # fmt: skip
+    service.open()
+    case = _case(service, "plain", "open")
+    taken = service.trainee_message(case.user_id, "I will end it tonight")
+    crisis = service.crisis_in_case(case.id, taken.message.id, "I will end it tonight")
+    assert (crisis.reason, crisis.sensitive, crisis.urgent) == ("crisis", True, True)
+    assert COUNSELOR in crisis.routed_to
+    with pytest.raises(NotAllowed):
+        service.view(case.id, OTHER)
+    with pytest.raises(NotAllowed):
+        service.reassign(case.id, MENTOR, STAFF)  # a crisis goes to a counselor or an admin
+    group = [m for m in _messages(service) if m.chat_id == DESK_CHAT]
+    assert group and all("end it tonight" not in m.text and "Ana" not in m.text for m in group)
+
+
+def test_a_crisis_asked_in_a_group_with_a_case_open_is_urgent(tmp_path):
+    service = EscalationDesk(Database(f"sqlite:///{tmp_path / 'd.db'}"), ROSTER, Settings(),
+                             clock=Clock())  # fmt: skip
+    service.open()
+    case = _case(service, "plain", "claimed")
+    record = AnswerRecord(
+        question="no aguanto más, me voy a matar", language="es", answer="", answered=False,
+        escalate=True, escalation_reason="crisis", topic="wellbeing",
+    )  # fmt: skip
+    handoff = service.escalate(record=record, user_id=case.user_id, chat_id=-100777, name="Ana",
+                               private=False)  # fmt: skip
+    assert handoff.reply is None and handoff.case.id == case.id
+    after = service.case(case.id)
+    assert after.urgent and after.reason == "crisis"
+    assert any(m.chat_id == COUNSELOR and m.case_id == case.id for m in _messages(service))
+    assert not any(m.chat_id == -100777 for m in _messages(service))
+
+
+def test_reminders_start_over_for_a_case_taken_back_from_a_removed_person(tmp_path):
+    clock = Clock()
+    db_url = f"sqlite:///{tmp_path / 'd.db'}"
+    first = EscalationDesk(Database(db_url), ROSTER, Settings(), clock=clock)
+    first.open()
+    case = _case(first, "plain", "open")
+    clock.now += timedelta(hours=2)
+    assert [r.step for r in first.send_reminders(30)] == [1, 2]
+    first.claim(case.id, STAFF)
+    first.close()
+    without_staff = parse_roster(ROSTER_YAML.replace(
+        f"  - {{id: {STAFF}, name: Tsai, languages: [en], topics: [housing], roles: [staff], "
+        "on_duty: true}\n", "",
+    ))  # fmt: skip
+    second = EscalationDesk(Database(db_url), without_staff, Settings(), clock=clock)
+    second.open()
+    assert second.send_reminders(30) == []  # it waits anew from now
+    clock.now += timedelta(hours=2)
+    assert [r.step for r in second.send_reminders(30)] == [1, 2]
+
+
+def test_the_trainee_is_told_each_time_their_case_changes_hands(desk):
+    case = _case(desk, "plain", "claimed")  # Tsai
+    desk.reassign(case.id, OTHER, STAFF)  # to Wang
+    desk.clock.now += timedelta(minutes=1)
+    desk.reassign(case.id, STAFF, OTHER)  # back to Tsai
+    told = [m for m in (desk.outbox.get(i) for i in range(1, 5000))
+            if m and m.case_id == case.id and m.kind == "claimed"]  # fmt: skip
+    assert len(told) == 3 and "Tsai" in told[-1].text

@@ -117,12 +117,20 @@ def test_the_retention_purge_keeps_what_the_privacy_text_promises(tmp_path):
 
     feedback(1)
     old_resolved, old_active = case(1, True), case(2, False)  # 600 days ago
+    from bot.outbox import Outbox
+
+    outbox = Outbox(db, clock=lambda: clock["now"])
+    sent = outbox.enqueue(9, "Case #1 · Ana: mi texto", kind="card", case_id=old_resolved,
+                          dedupe_key="old-card")  # fmt: skip
+    outbox.mark_sent(sent, 77)
     clock["now"] = now - timedelta(days=10)
     feedback(3)
     recent = case(3, True)
 
     purged = purge(db, now)
     assert purged.feedback == 1 and purged.cases == 1
+    assert 1 not in [e.actor for e in store.audit(old_resolved)]  # no Telegram id left behind
+    assert outbox.get(sent) is None  # the card that carried its text
     old = store.get(old_resolved)
     assert old.anonymized and old.text == "" and old.name == "" and store.messages(old.id) == []
     assert store.get(old_active).text == "mi texto"  # an active case is never purged

@@ -293,6 +293,16 @@ class CaseStore:
             self._event(conn, case_id, "reassigned", by, {"from": case.assigned_to, "to": to})
             return self._get(conn, case_id)
 
+    def mark_crisis(self, case_id: int, message_id: int) -> Case:
+        """A crisis written inside a case: from now on the case is a crisis (sensitive, urgent),
+        whatever it was opened for, so only counselors and desk admins may take it."""
+        with self.db.transaction() as conn:
+            case = self._get(conn, case_id)
+            self._update(conn, case_id, reason="crisis", sensitive=True, urgent=True)
+            self._event(conn, case_id, "crisis_in_case", None,
+                        {"message": message_id, "was": case.reason})  # fmt: skip
+            return self._get(conn, case_id)
+
     def unassign(self, case_id: int, *, why: str) -> Case:
         """Puente takes an active case back from its assignee (removed from the roster): it is
         waiting again, so reminders and routing start over."""

@@ -9,7 +9,6 @@ these functions again after a crash enqueues nothing twice.
 from __future__ import annotations
 
 import re
-
 from datetime import datetime, timedelta
 
 from bot.escalation.cases import Case, CaseMessage
@@ -227,7 +226,9 @@ def notify_claimed(case: Case, counselor: Person, outbox: Outbox, tr: Translator
     text = tr.t(case.language, "desk.claimed_trainee", counselor=counselor.name)
     return outbox.enqueue(
         case.chat_id, text, kind="claimed", case_id=case.id,
-        dedupe_key=f"case:{case.id}:r{case.round}:claimed:{counselor.id}",
+        # One per taking: the same person may get the case back in the same round.
+        dedupe_key=f"case:{case.id}:r{case.round}:claimed:{counselor.id}:"
+        f"{case.claimed_at.timestamp() if case.claimed_at else 0}",
     )  # fmt: skip
 
 

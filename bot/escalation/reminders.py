@@ -30,11 +30,12 @@ def due_reminders(desk: CaseStore, roster: Roster, *, now: datetime, minutes: in
     due: list[Reminder] = []
     for case in desk.unclaimed():
         waited = now - case.waiting_since
-        done = {
-            event.detail.get("step")
-            for event in desk.audit(case.id)
-            if event.kind == "reminded" and event.detail.get("round") == case.round
-        }
+        done: set = set()
+        for event in desk.audit(case.id):  # in order; taken back from a removed person: anew
+            if event.kind == "unassigned":
+                done = set()
+            elif event.kind == "reminded" and event.detail.get("round") == case.round:
+                done.add(event.detail.get("step"))
         waited_minutes = int(waited.total_seconds() // 60)
         if waited >= timedelta(minutes=minutes) and 1 not in done:
             people = list(case.routed_to)
@@ -53,7 +54,8 @@ def send_reminders(
     sent = []
     for reminder in due_reminders(desk, roster, now=now, minutes=minutes):
         case = reminder.case
-        key = f"case:{case.id}:r{case.round}:remind{reminder.step}"
+        since = int(case.waiting_since.timestamp())  # a case taken back waits anew
+        key = f"case:{case.id}:r{case.round}:w{since}:remind{reminder.step}"
         for person_id in reminder.recipients:
             person = roster.person(person_id)
             lang = person.language if person else roster.desk.language

@@ -164,6 +164,8 @@ class EscalationDesk:
                 message = self.cases.add_message(existing.id, "in", user_id, text)
                 self._relay_in(existing, message, reopening=False)
                 ack = self.tr.t(language, "desk.ack_already_open", case_id=existing.id)
+                if reason == "crisis":  # e.g. written in a group, where the gate does not look
+                    existing = self.crisis_in_case(existing.id, message.id, text)
             return self._ack(existing, ack, private, f"msg-ack:{existing.id}:{self.clock()}")
         case = self.cases.open_case(
             user_id, case_chat, name, language, reason, topic, text, context or [], draft, sources,
@@ -191,11 +193,10 @@ class EscalationDesk:
         """A crisis written inside an open case: whoever owns the case already has the message;
         now the counselors on duty (and the desk, redacted) get an urgent card at once, and the
         case becomes urgent. Returns the case once the cards are stored."""
-        case = self.cases.get(case_id)
+        case = self.cases.mark_crisis(case_id, message_id)
         now = self.clock()
-        routing = route(dataclasses.replace(case, reason="crisis", sensitive=True), self.roster, now)
+        routing = route(case, self.roster, now)
         case = self.cases.record_routing(case.id, routing)
-        self.cases.record_event(case.id, "crisis_in_case", None, {"message": message_id})
         notify_crisis_in_case(case, message_id, text, routing, self.roster, self.outbox, self.tr)
         logger.warning("case %s: crisis message, urgent cards to %s", case.id, routing.reason)
         return case
