@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.escalation.cases import CaseNotFound, NotAllowed
-from bot.escalation.service import Handoff
+from bot.escalation.service import Forgotten, Handoff
 from bot.records import AnswerRecord, Citation
 from bot.triage import NONE, Triage
 
@@ -174,7 +174,7 @@ class FakeDesk:
 
     def forget(self, user_id):
         self.forgotten.append(user_id)
-        return []
+        return Forgotten([], [])
 
     def send_reminders(self, minutes):
         return []
@@ -187,6 +187,9 @@ class FakeDesk:
 
     def may_view(self, case, actor_id):
         return False
+
+    def shown_name(self, case, actor_id, chat_id):
+        return None
 
     def cases_for(self, actor_id):
         raise NotAllowed(0, actor_id, "list cases", "not on the roster")

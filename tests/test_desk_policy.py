@@ -269,7 +269,7 @@ def test_forget_by_the_trainee_closes_their_case_with_a_note_to_staff(tmp_path):
     service.open()
     mine = _case(service, "sensitive", "claimed")
     other = _case(service, "sensitive", "claimed")
-    assert service.forget(mine.user_id) == [mine.id]
+    assert service.forget(mine.user_id).closed == [mine.id]
     UserStore(db).forget_user(mine.user_id)
     gone = service.case(mine.id)
     assert gone.status == "resolved" and gone.anonymized and gone.name == "" and gone.text == ""

@@ -539,6 +539,10 @@ async def test_a_trainee_forget_closes_the_case_with_a_note_to_staff(app, api, d
     assert gone.status == "resolved" and "forgotten" in [e.kind for e in desk.cases.audit(case_id)]
     assert texts(api, MENTOR)[-1] == t("en", "desk.forgotten", case_id=case_id)
     assert desk.cases.active_case_for(TRAINEE) is None
+    # The card already in the mentor's chat no longer shows the trainee's words.
+    blanked = [p for p in api.sent("editMessageText")
+               if int(p["chat_id"]) == MENTOR and int(p["message_id"]) == card["message_id"]]
+    assert blanked and blanked[-1]["text"] == t("en", "desk.forgotten", case_id=case_id)
 
 
 async def test_cards_carry_a_stable_identity_and_no_bidi_tricks(app, api, desk):

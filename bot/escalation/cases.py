@@ -159,6 +159,15 @@ class CaseStore:
         routed = [k for k in cases if k.assigned_to is None and counselor_id in k.routed_to]
         return mine + routed
 
+    def cases_of(self, user_id: int) -> list[Case]:
+        """Every case of this person (not yet anonymized), oldest first."""
+        c = schema.cases
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(c).where(c.c.user_id == user_id, c.c.anonymized.is_(False)).order_by(c.c.id)
+            ).mappings()
+            return [_case(r) for r in rows]
+
     def all_active(self) -> list[Case]:
         c = schema.cases
         with self.db.connect() as conn:

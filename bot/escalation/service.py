@@ -58,6 +58,17 @@ logger = logging.getLogger(__name__)
 
 
 CARD_KINDS = ("card", "desk_card")
+# What the desk delivered to staff that carries a trainee's name or words.
+STAFF_KINDS = ("card", "desk_card", "relay_in", "reopened", "relay_ack")
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What `forget` did: the cases it closed, and the (chat, message, case) of every message
+    delivered to staff about the person's cases, to be blanked out by the channel."""
+
+    closed: list[int]
+    delivered: list[tuple[int, int, int]]
 
 
 @dataclass(frozen=True)
@@ -261,8 +272,7 @@ class EscalationDesk:
         relay_to_trainee(case, person, message, self.outbox, self.tr)
         chat_id, thread_id = where
         lang = self.language_of(actor_id)
-        hidden = case.sensitive and chat_id < 0
-        name = self.tr.t(lang, "desk.hidden") if hidden else clean(case.name)
+        name = self.shown_name(case, actor_id, chat_id) or self.tr.t(lang, "desk.hidden")
         self.outbox.enqueue(
             chat_id, self.tr.t(lang, "desk.relayed_ok", name=name, case_id=case.id),
             kind="relay_ack", case_id=case.id, dedupe_key=f"msg:{message.id}:ack",
@@ -274,6 +284,14 @@ class EscalationDesk:
         """/case N: the case and its audit trail (events never hold message text)."""
         case = self.cases.authorize(case_id, actor_id, "view")
         return case, self.cases.audit(case_id)
+
+    def shown_name(self, case: Case, actor_id: int, chat_id: int) -> str | None:
+        """The trainee's name as `actor_id` may read it in chat `chat_id` (clean of control
+        characters), or None: not theirs to see, or a sensitive case and a group chat (in
+        Telegram, groups have negative ids): nothing of a sensitive case is shown in a group."""
+        if case.sensitive and chat_id < 0:
+            return None
+        return clean(case.name) if self.may_view(case, actor_id) else None
 
     def may_view(self, case: Case, actor_id: int) -> bool:
         return bool(policy.decide(self.roster, case, actor_id, "view",
@@ -368,10 +386,11 @@ class EscalationDesk:
                 raise InvalidTransition(case, "rate")
         return self.cases.rate(case_id, score, by=actor_id)
 
-    def forget(self, user_id: int) -> list[int]:
+    def forget(self, user_id: int) -> Forgotten:
         """Before a person's data is erased (/forget): close their active cases, with a note to
-        whoever handles them (and to the desk when nobody does). Returns the closed case ids.
-        Other people's cases are untouched, whoever runs it."""
+        whoever handles them (and to the desk when nobody does), and list the messages already
+        delivered to staff that carry their name or words, for the channel to blank out. Other
+        people's cases are untouched, whoever runs it."""
         closed = []
         while (case := self.cases.active_case_for(user_id)) is not None:
             self.cases.close_forgotten(case.id, user_id)
@@ -385,7 +404,13 @@ class EscalationDesk:
                     thread_id=None if targets else self.roster.desk.thread_id,
                 )  # fmt: skip
             closed.append(case.id)
-        return closed
+        delivered = [
+            (chat_id, message_id, case.id)
+            for case in self.cases.cases_of(user_id)
+            for chat_id, message_id, _text, _kind in self.outbox.delivered(case.id, STAFF_KINDS)
+            if chat_id != case.chat_id
+        ]
+        return Forgotten(closed, delivered)
 
     def send_reminders(self, minutes: int) -> list:
         """Claim reminders for cases nobody took (idempotent: each step is an audit event)."""

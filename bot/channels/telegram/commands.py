@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
@@ -107,13 +108,30 @@ async def on_forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.edit_message_text(t(language, "telegram.forget.cancelled"))
         return
     services = services_of(context)
+    forgotten = None
     if services.desk is not None:  # their open case is closed, with a note to staff, first
-        await asyncio.to_thread(services.desk.forget, user_id)
+        forgotten = await asyncio.to_thread(services.desk.forget, user_id)
     removed = await asyncio.to_thread(services.users.forget_user, user_id)
+    if forgotten is not None:
+        await _blank_delivered(context, services.desk, forgotten.delivered)
     _forget_in_memory(context, user_id)
     logger.info("Forgot user %s (%d rows)", user_id, removed)
     await query.answer()
     await query.edit_message_text(t(language, "telegram.forget.done", count=removed))
+
+
+async def _blank_delivered(
+    context: ContextTypes.DEFAULT_TYPE, desk, delivered: list[tuple[int, int, int]]
+) -> None:
+    """Cards and relayed messages already in staff chats carry the person's name and words:
+    replace each with "case #N was closed, its messages erased" (and no buttons). A message
+    Telegram no longer lets us edit is logged, never retried."""
+    for chat_id, message_id, case_id in delivered:
+        text = t(desk.language_of(chat_id), "desk.forgotten", case_id=case_id)
+        try:
+            await context.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
+        except TelegramError as exc:
+            logger.info("could not blank message %s in %s: %s", message_id, chat_id, exc)
 
 
 def _forget_in_memory(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> None:

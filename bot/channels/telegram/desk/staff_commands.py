@@ -11,7 +11,6 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.escalation.cases import Case, DeskError
-from bot.escalation.relay import clean
 from bot.escalation.roster import Person
 from bot.i18n import t
 
@@ -67,7 +66,7 @@ async def cases_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                 case_id=case.id,
                 status=t(lang, f"desk.statuses.{case.status}"),
                 reason=t(lang, f"desk.reasons.{case.reason}"),
-                name=_name(desk, case, person, in_group=update.effective_chat.id < 0, lang=lang),
+                name=_name(desk, case, person, chat_id=update.effective_chat.id, lang=lang),
                 assignee=_assignee(desk, lang, case),
                 since=_when(desk, case.waiting_since),
             )
@@ -124,28 +123,25 @@ async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     except DeskError as exc:
         await reply(update, context, _error_text(desk, lang, case_id, exc))
         return
-    in_group = update.effective_chat.id < 0
-    await reply(update, context, fit(case_report(desk, lang, case, events, person, in_group)))
+    chat_id = update.effective_chat.id
+    await reply(update, context, fit(case_report(desk, lang, case, events, person, chat_id)))
 
 
-def _name(desk: Any, case: Case, person: Person, *, in_group: bool, lang: str) -> str:
-    """The trainee's name, unless this reader may not see it or the reply goes to a group and
-    the case is sensitive (nothing of a sensitive case is shown in a group)."""
-    if (case.sensitive and in_group) or not desk.may_view(case, person.id):
-        return t(lang, "desk.hidden")
-    return clean(case.name)
+def _name(desk: Any, case: Case, person: Person, *, chat_id: int, lang: str) -> str:
+    return desk.shown_name(case, person.id, chat_id) or t(lang, "desk.hidden")
 
 
 def case_report(
-    desk: Any, lang: str, case: Case, events: list, person: Person, in_group: bool = False
+    desk: Any, lang: str, case: Case, events: list, person: Person, chat_id: int | None = None
 ) -> str:
-    visible = not (case.sensitive and in_group)  # desk.view refused who may not see it
     summary = t(
         lang, "desk.case_summary", case_id=case.id,
         status=t(lang, f"desk.statuses.{case.status}"),
         reason=t(lang, f"desk.reasons.{case.reason}"),
         topic=t(lang, f"desk.topics.{case.topic or 'none'}"),
-        name=clean(case.name) if visible else t(lang, "desk.hidden"), language=case.language,
+        name=_name(desk, case, person, chat_id=person.id if chat_id is None else chat_id,
+                   lang=lang),
+        language=case.language,
         assignee=_assignee(desk, lang, case), opened=_when(desk, case.created_at),
         rating=case.rating if case.rating is not None else t(lang, "desk.no_rating"),
     )  # fmt: skip
