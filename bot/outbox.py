@@ -229,6 +229,20 @@ class Outbox:
             )
         return status
 
+    def retry_failed(self, chat_id: int, *, since: datetime | None = None) -> int:
+        """Make the messages that failed for good to this chat due again (the person has now
+        started a chat with the bot: Telegram refused them before); returns how many."""
+        o = schema.outbox
+        conditions = [o.c.chat_id == chat_id, o.c.status == FAILED]
+        if since is not None:
+            conditions.append(o.c.created_at >= since)
+        with self.db.transaction() as conn:
+            return conn.execute(
+                o.update()
+                .where(*conditions)
+                .values(status=PENDING, not_before=self.clock(), attempts=0, claim_token=None)
+            ).rowcount
+
     def backoff(self, attempts: int) -> float:
         return min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
 

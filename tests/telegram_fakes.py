@@ -179,6 +179,9 @@ class FakeDesk:
     def send_reminders(self, minutes):
         return []
 
+    def chat_opened(self, user_id):
+        return 0
+
     def _none(self, case_id, *args, **kwargs):
         raise CaseNotFound(case_id)
 

@@ -412,6 +412,15 @@ class EscalationDesk:
         ]
         return Forgotten(closed, delivered)
 
+    def chat_opened(self, user_id: int) -> int:
+        """The person pressed Start in a private chat: what the desk could not deliver to them
+        before (a case asked for in a group, before they had ever written to the bot) goes out
+        now, for their active case. Returns how many messages are due again."""
+        case = self.cases.active_case_for(user_id)
+        if case is None:
+            return 0
+        return self.outbox.retry_failed(case.chat_id, since=case.created_at)
+
     def send_reminders(self, minutes: int) -> list:
         """Claim reminders for cases nobody took (idempotent: each step is an audit event)."""
         from bot.escalation.reminders import send_reminders

@@ -374,3 +374,20 @@ async def test_forget_by_a_counselor_leaves_other_peoples_cases_and_relays_worki
     await puente.staff_sends(MENTOR, "See you at 3.", reply_to_message_id=card["message_id"])
     await puente.message_with(TRAINEE, "See you at 3.")
     assert "See you at 3." not in [c[0] for c in puente.assistant.calls]
+
+
+async def test_asked_in_a_group_before_ever_writing_to_the_bot_the_case_arrives_after_start(puente):
+    """Telegram refuses a bot's first message to someone who never pressed Start: the private
+    acknowledgement fails; once they press Start, it arrives (nothing is lost)."""
+    puente.emulator.create_chat(COHORT, chat_type="supergroup", title="Cohort 2026")
+    await asyncio.to_thread(
+        puente.emulator.user_sends, COHORT, "/human", user_id=TRAINEE, first_name="Sofía",
+        chat_type="supergroup", chat_title="Cohort 2026",
+    )  # fmt: skip
+    await puente.message_with(COHORT, t("en", "desk.in_private"))
+    await puente.emulator.await_for(
+        lambda: [r for r in puente.outbox_rows("ack") if r.status == "failed"] or None,
+        what="the private acknowledgement refused",
+    )
+    await puente.trainee_sends("/start")
+    await puente.message_with(TRAINEE, "Thank you, Sofía")

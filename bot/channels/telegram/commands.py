@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -39,6 +40,13 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
     )
     await reply(update, context, text, reply_markup=language_picker())
+    desk = services_of(context).desk
+    if desk is not None and update.effective_chat.type == ChatType.PRIVATE:
+        # A case asked for in a group before this chat existed: its messages go out now.
+        if await asyncio.to_thread(desk.chat_opened, update.effective_user.id):
+            from .desk.delivery import _kick
+
+            await _kick(context.application)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
