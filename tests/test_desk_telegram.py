@@ -568,3 +568,32 @@ async def test_staff_commands_in_the_desk_group_show_no_name_of_a_sensitive_case
         assert f"#{case_id}" in shown and "Valentina" not in shown
     await feed(app, staff_message(f"/case {case_id}", ADMIN))  # in private: the name
     assert "Valentina" in texts(api, ADMIN)[-1]
+
+
+class ChatNotFoundApi(FlakyBotApi):
+    """getChat fails for the ids in `unknown` (a person who never pressed Start, a wrong id)."""
+
+    unknown: set[int] = set()
+
+    async def do_request(self, url, method, request_data=None, **kwargs):
+        params = request_data.parameters if request_data else {}
+        if url.endswith("/getChat") and int(params["chat_id"]) in self.unknown:
+            body = {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+            return 400, json.dumps(body).encode()
+        return await super().do_request(url, method, request_data, **kwargs)
+
+
+async def test_roster_ids_the_bot_cannot_reach_are_reported_at_start(desk, assistant, caplog):
+    from bot.channels.telegram.app import _check_roster_reachable
+
+    api = ChatNotFoundApi()
+    api.unknown = {MENTOR, DESK_CHAT}
+    settings = make_settings()
+    services = Services(settings=settings, assistant=assistant, users=FakeUserStore(), desk=desk)
+    application = build_application(settings, services, request=api, get_updates_request=api)
+    await application.initialize()
+    try:
+        assert sorted(await _check_roster_reachable(application)) == sorted([MENTOR, DESK_CHAT])
+    finally:
+        await application.shutdown()
+    assert f"chat {MENTOR} cannot be reached" in caplog.text

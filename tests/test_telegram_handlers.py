@@ -751,3 +751,19 @@ def test_services_open_and_close_their_members_in_order():
         "open users", "open assistant", "open desk", "close desk", "close assistant", "close users"
     ]
     Services(settings=make_settings(), assistant=object(), users=object()).open()  # no-ops
+
+
+async def test_the_desk_gets_the_askers_username_for_mentors_listed_by_username(app, api, assistant):
+    """A roster may name a trainee's mentor by @username: the desk must be given it."""
+    from tests.telegram_fakes import escalation
+
+    desk = FakeDesk()
+    app.bot_data["services"].desk = desk
+    assistant.records["my grade is unfair"] = escalation("sensitive", "I'll pass it on.", "academic")
+    update = message("my grade is unfair", chat_id=61)
+    update["message"]["from"]["username"] = "sofia_hmo"
+    await feed(app, update)
+    (opened,) = desk.escalations
+    assert opened["username"] == "sofia_hmo" and opened["private"] is True
+    await feed(app, message("/human", chat_id=62))
+    assert desk.requests[-1]["username"] is None
