@@ -18,7 +18,12 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.channels.telegram import TelegramSetupError, build_application, run
-from bot.channels.telegram.formatting import MAX_MESSAGE, render_answer, split_text, utf16_len
+from bot.channels.telegram.formatting import (
+    MAX_MESSAGE,
+    render_answer,
+    split_text,
+    utf16_len,
+)
 from bot.channels.telegram.ordering import ChatOrderedUpdateProcessor
 from bot.channels.telegram.ratelimit import SlidingWindowLimiter, Verdict
 from bot.config import Settings
