@@ -229,17 +229,23 @@ class Outbox:
             )
         return status
 
-    def retry_failed(self, chat_id: int, *, since: datetime | None = None) -> int:
-        """Make the messages that failed for good to this chat due again (the person has now
-        started a chat with the bot: Telegram refused them before); returns how many."""
+    def retry_refused(self, chat_id: int, case_id: int, kinds: Iterable[str]) -> int:
+        """Make due again the messages of one case, of these kinds, that Telegram refused for
+        good because the person had never started a chat with the bot (403 Forbidden, or 400
+        chat not found): never a message that may have been delivered (a timeout), never
+        another case's. Returns how many."""
         o = schema.outbox
-        conditions = [o.c.chat_id == chat_id, o.c.status == FAILED]
-        if since is not None:
-            conditions.append(o.c.created_at >= since)
+        refused = sa.or_(
+            sa.func.lower(o.c.last_error).like("%forbidden%"),
+            sa.func.lower(o.c.last_error).like("%chat not found%"),
+        )
         with self.db.transaction() as conn:
             return conn.execute(
                 o.update()
-                .where(*conditions)
+                .where(
+                    o.c.chat_id == chat_id, o.c.case_id == case_id, o.c.kind.in_(tuple(kinds)),
+                    o.c.status == FAILED, o.c.telegram_message_id.is_(None), refused,
+                )
                 .values(status=PENDING, not_before=self.clock(), attempts=0, claim_token=None)
             ).rowcount
 

@@ -391,3 +391,53 @@ def test_the_trainee_is_told_each_time_their_case_changes_hands(desk):
     told = [m for m in (desk.outbox.get(i) for i in range(1, 5000))
             if m and m.case_id == case.id and m.kind == "claimed"]  # fmt: skip
     assert len(told) == 3 and "Tsai" in told[-1].text
+
+
+def test_a_crisis_in_a_case_waiting_in_the_desk_group_shows_nothing_there(tmp_path):
+    service = EscalationDesk(Database(f"sqlite:///{tmp_path / 'd.db'}"), ROSTER, Settings(),
+                             clock=Clock())  # fmt: skip
+    service.open()
+    handoff = service.request_human(user_id=4242, chat_id=4242, name="Maria", language="en",
+                                    text="can someone call me")  # fmt: skip
+    assert handoff.case.routed_to == [] and not handoff.case.sensitive  # posted in the group
+    service.trainee_message(4242, "I will end it tonight", crisis=True)
+    later = [m for m in _messages(service) if m.chat_id == DESK_CHAT][1:]
+    assert later and all("end it" not in m.text and "Maria" not in m.text for m in later)
+    assert any(m.chat_id == COUNSELOR and "end it" in m.text for m in _messages(service))
+
+
+def test_a_crisis_takes_the_case_from_staff_who_may_not_handle_one(tmp_path):
+    service = EscalationDesk(Database(f"sqlite:///{tmp_path / 'd.db'}"), ROSTER, Settings(),
+                             clock=Clock())  # fmt: skip
+    service.open()
+    case = _case(service, "plain", "claimed")  # Tsai, housing staff
+    service.trainee_message(case.user_id, "I will end it tonight", crisis=True)
+    crisis = service.case(case.id)
+    assert crisis.assigned_to is None and crisis.status == "open"
+    for action in (service.claim, service.resolve):
+        with pytest.raises(NotAllowed):
+            action(case.id, STAFF)
+    with pytest.raises(NotAllowed):
+        service.reply(case.id, STAFF, "hi", (STAFF, None))  # a reply would claim it
+    service.view(case.id, STAFF)  # it was theirs: they still read it
+    assert service.claim(case.id, COUNSELOR).assigned_to == COUNSELOR
+
+
+def test_start_resends_only_what_telegram_refused_for_this_persons_case(tmp_path):
+    service = EscalationDesk(Database(f"sqlite:///{tmp_path / 'd.db'}"), ROSTER, Settings(),
+                             clock=Clock())  # fmt: skip
+    service.open()
+    mine = _case(service, "plain", "resolved")  # acknowledged, claimed, resolved: all refused
+    other = _case(service, "plain", "open")
+    to_me = [m for m in _messages(service) if m.chat_id == mine.user_id]
+    for m in to_me:
+        service.outbox.mark_failed(m.id, "Forbidden: bot can't initiate conversation", permanent=True)
+    timeout = service.outbox.enqueue(mine.user_id, "maybe delivered", kind="relay_out",
+                                     case_id=mine.id, dedupe_key="t")  # fmt: skip
+    service.outbox.mark_failed(timeout, "TimedOut: read timeout", permanent=True)
+    theirs = [m for m in _messages(service) if m.case_id == other.id]
+    for m in theirs:
+        service.outbox.mark_failed(m.id, "Forbidden: blocked", permanent=True)
+    assert service.chat_opened(mine.user_id) == len(to_me)
+    assert service.outbox.get(timeout).status == "failed"  # it may have arrived: never twice
+    assert all(service.outbox.get(m.id).status == "failed" for m in theirs)

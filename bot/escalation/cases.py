@@ -14,6 +14,7 @@ they survive /forget as an anonymous audit trail.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -307,9 +308,21 @@ class CaseStore:
         whatever it was opened for, so only counselors and desk admins may take it."""
         with self.db.transaction() as conn:
             case = self._get(conn, case_id)
-            self._update(conn, case_id, reason="crisis", sensitive=True, urgent=True)
+            values: dict[str, Any] = dict(reason="crisis", sensitive=True, urgent=True)
+            if self.roster is not None:
+                crisis = dataclasses.replace(case, reason="crisis", sensitive=True)
+                may = lambda pid: policy.decide(self.roster, crisis, pid, "take")  # noqa: E731
+                # The people it was routed to still read it; only a counselor or a desk admin
+                # may hold it, so an assignee who may not is taken off and counselors claim it.
+                if case.assigned_to is not None and not may(case.assigned_to):
+                    values.update(
+                        assigned_to=None, claimed_at=None, waiting_since=self.clock(),
+                        status=OPEN if case.round == 0 else REOPENED,
+                    )  # fmt: skip
+            self._update(conn, case_id, **values)
+            taken_from = case.assigned_to if "assigned_to" in values else None
             self._event(conn, case_id, "crisis_in_case", None,
-                        {"message": message_id, "was": case.reason})  # fmt: skip
+                        {"message": message_id, "was": case.reason, "from": taken_from})  # fmt: skip
             return self._get(conn, case_id)
 
     def unassign(self, case_id: int, *, why: str) -> Case:

@@ -9,7 +9,7 @@ roster, which includes a person removed from it), the **action**, the case's **s
 | action | who may | in which state |
 |---|---|---|
 | view (card, `/case`) | desk admin, counselor, assignee, routed people; a non-sensitive case posted in the desk group (or routed to nobody): any roster person | any |
-| claim | the same people as view, never the trainee | open, or reopened without assignee |
+| claim | the same people as view, never the trainee; a crisis only a counselor or desk admin | open, or reopened without assignee |
 | reply (relay to the trainee) | the assignee or a desk admin; unclaimed: those who may claim (the reply claims it) | active |
 | resolve | the assignee or a desk admin; unclaimed: those who may claim | active |
 | reassign | the assignee or a desk admin; unclaimed: those who may claim | active |
@@ -90,6 +90,10 @@ def decide(
         return _may_take(roster, case, person, now)
     admin = roster.is_admin(actor_id)
     assignee = case.assigned_to == actor_id
+    taking = action == "claim" or (action in ("reply", "resolve", "reassign")
+                                   and case.assigned_to is None)  # fmt: skip
+    if case.reason == "crisis" and taking and not (admin or "counselor" in person.roles):
+        return _no("a crisis is held by a counselor or a desk admin")
     if action in ("reply", "resolve", "reassign") and case.assigned_to is not None:
         if assignee or admin:
             return ALLOW

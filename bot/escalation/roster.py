@@ -8,7 +8,6 @@ every problem, e.g. `roster.yaml:14: people[1].languages[0]: Input should be 'es
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path

@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 
 CARD_KINDS = ("card", "desk_card")
+# What the desk writes to the trainee.
+TRAINEE_KINDS = ("ack", "relay_out", "claimed", "resolved")
 # What the desk delivered to staff that carries a trainee's name or words.
 STAFF_KINDS = ("card", "desk_card", "relay_in", "reopened", "relay_ack")
 
@@ -173,10 +175,10 @@ class EscalationDesk:
                 ack = self.tr.t(language, "desk.ack_already_open_no_message", case_id=existing.id)
             else:
                 message = self.cases.add_message(existing.id, "in", user_id, text)
-                self._relay_in(existing, message, reopening=False)
-                ack = self.tr.t(language, "desk.ack_already_open", case_id=existing.id)
                 if reason == "crisis":  # e.g. written in a group, where the gate does not look
                     existing = self.crisis_in_case(existing.id, message.id, text)
+                self._relay_in(existing, message, reopening=False)
+                ack = self.tr.t(language, "desk.ack_already_open", case_id=existing.id)
             return self._ack(existing, ack, private, f"msg-ack:{existing.id}:{self.clock()}")
         case = self.cases.open_case(
             user_id, case_chat, name, language, reason, topic, text, context or [], draft, sources,
@@ -332,10 +334,12 @@ class EscalationDesk:
         return self.cases.active_case_for(user_id)
 
     def trainee_message(
-        self, user_id: int, text: str, *, replying_to: Case | None = None
+        self, user_id: int, text: str, *, replying_to: Case | None = None, crisis: bool = False
     ) -> TraineeMessage | None:
         """The trainee's message goes to their active case, or reopens the resolved case they
-        replied to (within the window). None: not the desk's business (Puente answers)."""
+        replied to (within the window). None: not the desk's business (Puente answers).
+        `crisis` (triage said so): the case becomes a crisis case, with urgent cards to the
+        counselors on duty, before the message is relayed anywhere."""
         case = self.cases.active_case_for(user_id)
         if case is None and replying_to is not None and replying_to.status == RESOLVED:
             case = replying_to
@@ -346,7 +350,7 @@ class EscalationDesk:
             message = self.cases.add_message(case.id, "in", user_id, text)
         except InvalidTransition:
             return None  # the reopen window has passed: a new question for Puente
-        case = self.cases.get(case.id)
+        case = self.crisis_in_case(case.id, message.id, text) if crisis else self.cases.get(case.id)
         self._relay_in(case, message, reopening=reopening)
         return TraineeMessage(case, message, reopening)
 
@@ -413,13 +417,14 @@ class EscalationDesk:
         return Forgotten(closed, delivered)
 
     def chat_opened(self, user_id: int) -> int:
-        """The person pressed Start in a private chat: what the desk could not deliver to them
-        before (a case asked for in a group, before they had ever written to the bot) goes out
-        now, for their active case. Returns how many messages are due again."""
-        case = self.cases.active_case_for(user_id)
-        if case is None:
-            return 0
-        return self.outbox.retry_failed(case.chat_id, since=case.created_at)
+        """The person pressed Start in a private chat: what the desk wrote to them about their
+        active or recently resolved cases and Telegram refused (they had never written to the
+        bot: a case asked for in a group) goes out now. Returns how many messages are due again."""
+        cases = [c for c in self.cases.cases_of(user_id)
+                 if c.active or self.cases.recent_case_for(user_id) == c]  # fmt: skip
+        return sum(
+            self.outbox.retry_refused(case.chat_id, case.id, TRAINEE_KINDS) for case in cases
+        )
 
     def send_reminders(self, minutes: int) -> list:
         """Claim reminders for cases nobody took (idempotent: each step is an audit event)."""

@@ -68,10 +68,14 @@ def purge(
             case_messages = conn.execute(
                 s.case_messages.delete().where(s.case_messages.c.case_id.in_(old))
             ).rowcount
-            owners = sa.select(s.cases.c.user_id).where(s.cases.c.id.in_(old))
+            owner = (
+                sa.select(s.cases.c.user_id)
+                .where(s.cases.c.id == s.case_events.c.case_id)
+                .scalar_subquery()
+            )
             conn.execute(  # the person's own steps stay as anonymous events, as after /forget
                 s.case_events.update()
-                .where(s.case_events.c.case_id.in_(old), s.case_events.c.actor.in_(owners))
+                .where(s.case_events.c.case_id.in_(old), s.case_events.c.actor == owner)
                 .values(actor=ANONYMIZED_USER_ID)
             )
             conn.execute(

@@ -120,12 +120,12 @@ async def on_forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if services.desk is not None:  # their open case is closed, with a note to staff, first
         forgotten = await asyncio.to_thread(services.desk.forget, user_id)
     removed = await asyncio.to_thread(services.users.forget_user, user_id)
-    if forgotten is not None:
-        await _blank_delivered(context, services.desk, forgotten.delivered)
     _forget_in_memory(context, user_id)
     logger.info("Forgot user %s (%d rows)", user_id, removed)
     await query.answer()
     await query.edit_message_text(t(language, "telegram.forget.done", count=removed))
+    if forgotten is not None:  # after the person's answer: many edits may meet rate limits
+        await _blank_delivered(context, services.desk, forgotten.delivered)
 
 
 async def _blank_delivered(

@@ -69,7 +69,13 @@ from .helpers import (
     staff_language,
 )
 from .relay import case_of_message, gate, relay_in, relay_out
-from .staff_commands import case_command, case_report, cases_command, open_cases, resolve_command
+from .staff_commands import (
+    case_command,
+    case_report,
+    cases_command,
+    open_cases,
+    resolve_command,
+)
 
 logger = logging.getLogger(__name__)
 

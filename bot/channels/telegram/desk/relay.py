@@ -102,39 +102,42 @@ async def _trainee_writes(
         return False
     # Only the messages the desk takes count here; the others meet the rate limit in group -1.
     await messages.enforce_rate_limit(update, context)  # raises ApplicationHandlerStop if over
-    taken = await asyncio.to_thread(
-        desk.trainee_message, user.id, message.text, replying_to=reply_case
-    )
+    # Every message is triaged, inside a case too, and before it is relayed anywhere: a crisis
+    # makes the case a crisis case first (counselors only, nothing of it in the desk group).
+    assistant = services_of(context).assistant
+    language = (case or reply_case).language
+    lang, verdict = await asyncio.to_thread(assistant.assess, message.text, language=language)
+    crisis = verdict.reason == "crisis"
+    try:
+        taken = await asyncio.to_thread(
+            desk.trainee_message, user.id, message.text, replying_to=reply_case, crisis=crisis
+        )
+    except Exception:
+        if not (crisis or verdict.danger):
+            raise
+        # The numbers must reach the person whatever failed; never a false "alerted".
+        logger.exception("a message with a danger signal could not reach the desk")
+        await _numbers_first(update, context, lang, verdict, t(lang, "desk.open_failed"))
+        return True
     if taken is None:
         return False  # the reopen window has passed: a new question for Puente
     await _kick(context.application)
     if taken.reopened:
         await _update_cards(context, desk, taken.case.id, "reopened", None)
-    await _triage_in_case(update, context, desk, taken.case, taken.message)
+    if crisis or verdict.danger:
+        alerted = t(lang, "desk.ack_crisis_in_case") if crisis else None
+        await _numbers_first(update, context, lang, verdict, alerted)
     return True
 
 
-async def _triage_in_case(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, case: Case, relayed: Any
+async def _numbers_first(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, lang: str, verdict: Any, then: str | None
 ) -> None:
-    """Every message is triaged, inside a case too. A crisis gets the emergency numbers at once
-    and an urgent card to the counselors on duty; a danger signal gets the numbers."""
+    """The reply with the emergency and crisis numbers (and what happened on the desk)."""
     assistant = services_of(context).assistant
     text = update.message.text
-    lang, verdict = await asyncio.to_thread(assistant.assess, text, language=case.language)
-    if verdict.reason != "crisis" and not verdict.danger:
-        return
     record = await asyncio.to_thread(assistant.escalation_reply, text, lang, verdict)
-    parts = [record.answer]
-    if verdict.reason == "crisis":
-        try:
-            await asyncio.to_thread(desk.crisis_in_case, case.id, relayed.id, text)
-            parts.append(t(lang, "desk.ack_crisis_in_case"))
-            await _kick(context.application)
-        except Exception:  # noqa: BLE001 - the numbers must reach the person whatever failed
-            logger.exception("case %s: urgent cards for a crisis message failed", case.id)
-            parts.append(t(lang, "desk.open_failed"))
-    await reply(update, context, "\n\n".join(parts))
+    await reply(update, context, "\n\n".join(p for p in (record.answer, then) if p))
 
 
 def relay_in(desk: Any, case: Case, user_id: int, text: str) -> tuple[Case, Any]:
