@@ -18,7 +18,7 @@ from bot.escalation.service import EscalationDesk
 from bot.records import AnswerRecord
 from bot.storage import Database, UserStore
 
-COUNSELOR, MENTOR, STAFF, OTHER, ADMIN = 11, 12, 13, 14, 15
+COUNSELOR, MENTOR, STAFF, OTHER, ADMIN, EXAMS = 11, 12, 13, 14, 15, 16
 OUTSIDER = 99
 DESK_CHAT = -100500
 ROSTER_YAML = f"""
@@ -32,12 +32,14 @@ people:
   - {{id: {STAFF}, name: Tsai, languages: [en], topics: [housing], roles: [staff], on_duty: true}}
   - {{id: {OTHER}, name: Wang, languages: [en], topics: [visa], roles: [staff], on_duty: true}}
   - {{id: {ADMIN}, name: Boss, languages: [en], roles: [desk_admin], on_duty: true}}
+  - {{id: {EXAMS}, name: Kao, languages: [en], topics: [exams], roles: [exam_staff],
+      on_duty: true}}
 """
 ROSTER = parse_roster(ROSTER_YAML)
 
 ACTORS = {
     "trainee": None, "outsider": OUTSIDER, "counselor": COUNSELOR, "mentor": MENTOR,
-    "staff": STAFF, "other": OTHER, "admin": ADMIN,
+    "staff": STAFF, "other": OTHER, "admin": ADMIN, "exam staff": EXAMS,
 }  # fmt: skip
 ACTIONS = ("view", "claim", "reply", "resolve", "reassign", "message", "rate", "forget")
 
