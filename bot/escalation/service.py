@@ -16,7 +16,6 @@ Synchronous on purpose: the channel calls it in a thread.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -450,7 +449,7 @@ class EscalationDesk:
             routing = route(case, self.roster, now)
             case = self.cases.record_routing(case.id, routing)
             notify_new_case(
-                dataclasses.replace(case, round=case.round), routing, self.roster, self.outbox,
+                case, routing, self.roster, self.outbox,
                 self.tr, promise=reply_promise(now, self.settings), now=now, ack=False,
                 key=f"case:{case.id}:rerouted:{len(self.cases.audit(case.id))}",
             )  # fmt: skip
