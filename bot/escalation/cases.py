@@ -150,46 +150,30 @@ class CaseStore:
 
     def open_cases_for(self, counselor_id: int) -> list[Case]:
         """Active cases claimed by this person, then unclaimed ones routed to them."""
-        c = schema.cases
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(c).where(c.c.status.in_(ACTIVE)).order_by(c.c.id)
-            ).mappings()
-            cases = [_case(r) for r in rows]
+        cases = self.all_active()
         mine = [k for k in cases if k.assigned_to == counselor_id]
         routed = [k for k in cases if k.assigned_to is None and counselor_id in k.routed_to]
         return mine + routed
 
     def cases_of(self, user_id: int) -> list[Case]:
         """Every case of this person (not yet anonymized), oldest first."""
-        c = schema.cases
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(c).where(c.c.user_id == user_id, c.c.anonymized.is_(False)).order_by(c.c.id)
-            ).mappings()
-            return [_case(r) for r in rows]
+        c = schema.cases.c
+        return self._select(c.user_id == user_id, c.anonymized.is_(False))
 
     def all_active(self) -> list[Case]:
-        c = schema.cases
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(c).where(c.c.status.in_(ACTIVE)).order_by(c.c.id)
-            ).mappings()
-            return [_case(r) for r in rows]
+        return self._select(schema.cases.c.status.in_(ACTIVE))
 
     def unclaimed(self) -> list[Case]:
         """Cases waiting for someone to claim them (open, or reopened without an assignee)."""
-        c = schema.cases
+        c = schema.cases.c
+        return self._select(
+            sa.or_(c.status == OPEN, sa.and_(c.status == REOPENED, c.assigned_to.is_(None)))
+        )
+
+    def _select(self, *where: Any) -> list[Case]:
         with self.db.connect() as conn:
             rows = conn.execute(
-                sa.select(c)
-                .where(
-                    sa.or_(
-                        c.c.status == OPEN,
-                        sa.and_(c.c.status == REOPENED, c.c.assigned_to.is_(None)),
-                    )
-                )
-                .order_by(c.c.id)
+                sa.select(schema.cases).where(*where).order_by(schema.cases.c.id)
             ).mappings()
             return [_case(r) for r in rows]
 

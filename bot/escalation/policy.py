@@ -23,7 +23,6 @@ A refusal is `NotAllowed` (who, what, why); a wrong state is `InvalidTransition`
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -40,7 +39,6 @@ ACTIONS: tuple[Action, ...] = (
     "view", "claim", "reply", "resolve", "reassign", "take", "message", "rate", "forget"
 )  # fmt: skip
 TRAINEE_ACTIONS = frozenset({"message", "rate", "forget"})
-ACTIVE_STATES = ("open", "claimed", "reopened")
 
 
 @dataclass(frozen=True)
@@ -132,9 +130,3 @@ def candidates(roster: Roster, case: Case, now: datetime | None) -> list[Person]
             roster, case, p.id, "take", now=now
         )
     ]
-
-
-def matrix(roster: Roster, case: Case, actors: Iterable[int], **kw) -> dict[tuple[int, str], bool]:
-    """Every (actor, action) decision for a case: what the README's table and the tests read."""
-    return {(a, action): bool(decide(roster, case, a, action, **kw)) for a in actors
-            for action in ACTIONS}  # fmt: skip

@@ -32,6 +32,7 @@ from bot.escalation.cases import (
     CaseNotFound,
     CaseStore,
     InvalidTransition,
+    NotAllowed,
 )
 from bot.escalation.relay import (
     ack_text,
@@ -302,13 +303,10 @@ class EscalationDesk:
         """(all?, cases) for /cases: a desk admin sees every active case, anyone else theirs and
         the ones routed to them. Not on the roster: `NotAllowed`."""
         if self.roster.person(actor_id) is None:
-            raise policy_refusal(actor_id, "list cases")
+            raise NotAllowed(0, actor_id, "list cases", "not on the roster")
         if not self.roster.is_admin(actor_id):
             return False, self.cases.open_cases_for(actor_id)
-        found = {c.id: c for c in self.cases.unclaimed()}
-        for someone in self.roster.people:
-            found.update((c.id, c) for c in self.cases.open_cases_for(someone))
-        return True, [found[k] for k in sorted(found)]
+        return True, self.cases.all_active()
 
     def case_of_message(self, chat_id: int, message_id: int) -> Case | None:
         """The case a message the desk sent belongs to (a card, a relayed message, a notice)."""
@@ -439,7 +437,7 @@ class EscalationDesk:
         """At start (a new roster): active cases assigned to someone no longer on the roster
         go back to waiting and are routed again. Returns their ids."""
         moved = []
-        for case in self._active_cases():
+        for case in self.cases.all_active():
             gone = case.assigned_to is not None and self.roster.person(case.assigned_to) is None
             stale = [p for p in case.routed_to if self.roster.person(p) is None]
             if not gone and not (stale and case.assigned_to is None):
@@ -456,12 +454,6 @@ class EscalationDesk:
             logger.warning("case %s: its assignee left the roster; routed again", case.id)
             moved.append(case.id)
         return moved
-
-    def _active_cases(self) -> list[Case]:
-        found = {c.id: c for c in self.cases.unclaimed()}
-        for case in self.cases.all_active():
-            found[case.id] = case
-        return [found[k] for k in sorted(found)]
 
     def _card_to(self, case: Case, person: Person) -> None:
         lang = _lang(person.language)
@@ -485,12 +477,6 @@ def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
                         (label("resolve"), f"desk:resolve:{case.id}")])  # fmt: skip
     return buttons([(label("resolve"), f"desk:resolve:{case.id}"),
                     (label("reassign"), f"desk:reassign:{case.id}")])  # fmt: skip
-
-
-def policy_refusal(actor_id: int, what: str):
-    from bot.escalation.cases import NotAllowed
-
-    return NotAllowed(0, actor_id, what, "not on the roster")
 
 
 def _lang(language: str | None) -> str:
