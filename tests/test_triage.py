@@ -55,7 +55,7 @@ def test_the_model_files_load_and_name_their_corpus_and_embedding_model() -> Non
     assert model.meta["corpus_sha256"] == hashlib.sha256(TRAIN.read_bytes()).hexdigest()
     for variant in ("full", "ngrams"):
         limits = model.thresholds(variant)
-        assert set(limits) == {"crisis", "escalate", "danger"}
+        assert set(limits) == {"crisis", "escalate", "danger", "crisis_share"}
         assert all(0.0 < v < 1.0 for v in limits.values())
         # chosen on cross-validation of the train part, within the false-alarm budgets
         figures = model.meta["cross_validation"][variant]
@@ -131,6 +131,36 @@ def test_an_escalation_whose_likeliest_reason_is_crisis_is_a_crisis() -> None:
     assert (verdict.reason, verdict.danger) == ("crisis", True)
     verdict = Triager(SetModel(probs(crisis=0.15, sensitive=0.19, explicit_request=0.17))).classify("x")
     assert verdict.reason == "sensitive"
+
+
+def test_a_large_enough_crisis_share_of_an_escalation_is_a_crisis() -> None:
+    """Sensitive is likeliest, but the crisis holds 0.3 / 0.8 of the probability of needing a
+    person: at a crisis_share of 0.35 that is a crisis, at 0.4 it is not."""
+    model = SetModel(probs(crisis=0.3, sensitive=0.5))
+    model.limits = {**SetModel.limits, "crisis": 0.9, "crisis_share": 0.35}
+    assert Triager(model).classify("x").reason == "crisis"
+    model.limits = {**model.limits, "crisis_share": 0.4}
+    assert Triager(model).classify("x").reason == "sensitive"
+
+
+def test_the_neighbour_vote_follows_the_nearest_written_examples() -> None:
+    from bot.triage.model import knn_probs
+
+    refs = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9]], dtype=np.float32)
+    labels = np.array([0, 0, 3, 3])
+    vote = knn_probs(np.array([[0.95, 0.05]]), refs, labels, 4, k=2, temperature=20.0)
+    assert vote.shape == (1, 4) and abs(vote.sum() - 1.0) < 1e-9
+    assert vote[0, 0] == 1.0  # both neighbours are label 0
+    vote = knn_probs(np.array([[0.7, 0.7]]), refs, labels, 4, k=4, temperature=1.0)
+    assert 0.4 < vote[0, 0] < 0.6 and 0.4 < vote[0, 3] < 0.6  # halfway: a split vote
+
+
+def test_the_shipped_model_votes_with_the_train_part() -> None:
+    model = TriageModel.load()
+    train = [json.loads(line) for line in TRAIN.read_text(encoding="utf-8").splitlines() if line]
+    with np.load(MODEL_DIR / "model.npz") as data:
+        assert data["knn_vectors"].shape == (len(train), model.dims)
+        assert [LABELS[i] for i in data["knn_labels"]] == [r["label"] for r in train]
 
 
 def test_a_danger_signal_marks_a_sensitive_message() -> None:

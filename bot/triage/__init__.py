@@ -8,8 +8,9 @@ its thresholds chosen on cross-validation of that part: crisis recall 1.0 first,
 
 A recall floor of self-harm and emergency cues (`floor.yaml`, data) makes a message a crisis
 whatever the model says. A message that needs a person and whose likeliest reason is a crisis is a
-crisis, even below the crisis threshold; any escalated message with a danger signal is marked
-`danger`: its reply carries the emergency numbers even when it is routed as sensitive.
+crisis, even below the crisis threshold, and so is one where the crisis takes a share of the
+probability of needing a person chosen on cross-validation; any escalated message with a danger
+signal is marked `danger`: its reply carries the emergency numbers even when routed as sensitive.
 """
 
 from __future__ import annotations
@@ -83,9 +84,15 @@ class Triager:
         if p["crisis"] >= limits["crisis"]:
             reason: Reason = "crisis"
         elif 1.0 - p["none"] >= limits["escalate"]:
-            # It needs a person; a crisis when that is the likeliest reason, even below the
-            # crisis line (that line is for messages that would not escalate otherwise).
-            reason = max(("crisis", "sensitive", "explicit_request"), key=p.__getitem__)
+            # It needs a person; a crisis when that is the likeliest reason, or when the crisis
+            # takes a large enough share of the probability of needing a person (`crisis_share`),
+            # even below the crisis line (that line is for messages that would not escalate
+            # otherwise).
+            share = p["crisis"] / max(1.0 - p["none"], 1e-9)
+            if share >= limits.get("crisis_share", 1.0):
+                reason = "crisis"
+            else:
+                reason = max(("crisis", "sensitive", "explicit_request"), key=p.__getitem__)
         else:
             return NONE
         return Triage(reason, self._topic(scores.topic, reason), "model", danger or reason == "crisis", p[reason])

@@ -7,6 +7,11 @@ Three heads share one feature vector ``[alpha * embedding, hashed n-grams]``:
   sensitive case gets the emergency numbers too;
 - topic: one of `bot.topics.TOPICS` (softmax), for routing.
 
+In the ``full`` variant the reason head is blended with a nearest-neighbour vote over the train
+part's embeddings (`knn_probs`): a linear read of one sentence embedding misses phrasings that sit
+close to a few written examples (cross-validated crisis recall 0.83 -> 0.87 at the same false
+alarms on ordinary messages).
+
 Two variants are stored: ``full`` (embedding and n-grams) and ``ngrams`` (n-grams only), used
 when the running embedding model is not the one the model was trained with (the vector spaces
 differ) or no vector is given. Weights live in ``model.npz`` (only the n-gram buckets seen in
@@ -59,6 +64,13 @@ class TriageModel:
         self.alpha: float = float(meta["alpha"])
         columns = arrays["columns"]
         self._column = {int(bucket): i for i, bucket in enumerate(columns)}
+        knn = meta.get("knn")
+        self._knn = None
+        if knn and "knn_vectors" in arrays:
+            self._knn = (
+                arrays["knn_vectors"].astype(np.float32), arrays["knn_labels"].astype(np.int64),
+                int(knn["k"]), float(knn["temperature"]), float(knn["weight"]),
+            )  # fmt: skip
         self._heads: dict[tuple[str, str], _Head] = {}
         for variant in VARIANTS:
             for head in ("reason", "danger", "topic"):
@@ -114,6 +126,11 @@ class TriageModel:
             return out
 
         reason = _softmax(logits("reason"))
+        if variant == "full" and self._knn is not None:
+            refs, ref_labels, k, temperature, weight = self._knn
+            vote = knn_probs(np.asarray(vector, dtype=np.float32)[None, :], refs, ref_labels,
+                             len(self.labels), k=k, temperature=temperature)[0]  # fmt: skip
+            reason = (1.0 - weight) * reason + weight * vote
         danger = 1.0 / (1.0 + math.exp(-float(logits("danger")[0])))
         topic = _softmax(logits("topic"))
         return Scores(
@@ -122,6 +139,26 @@ class TriageModel:
             dict(zip(self.topics, map(float, topic), strict=True)),
             variant,
         )
+
+
+def knn_probs(
+    queries: np.ndarray, refs: np.ndarray, ref_labels: np.ndarray, classes: int, *,
+    k: int, temperature: float,
+) -> np.ndarray:
+    """Each query's label distribution among its k most similar reference vectors (cosine),
+    weighted by exp(temperature * (similarity - best similarity)). Rows sum to 1."""
+    q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
+    r = refs / np.maximum(np.linalg.norm(refs, axis=1, keepdims=True), 1e-12)
+    sims = q @ r.T
+    k = min(k, sims.shape[1])
+    top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    out = np.zeros((len(q), classes))
+    for row, ids in enumerate(top):
+        s = sims[row, ids]
+        w = np.exp(temperature * (s - s.max()))
+        np.add.at(out[row], ref_labels[ids], w)
+        out[row] /= out[row].sum()
+    return out
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

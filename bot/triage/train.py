@@ -8,11 +8,16 @@ Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
 
 1. hyper-parameters (the regularization C and the embedding's weight alpha) by 5-fold
    cross-validated log-loss of the reason head;
-2. out-of-fold probabilities for every training message with those hyper-parameters;
-3. thresholds on them, each the lowest whose out-of-fold false alarms on `none` messages stay
-   within a budget: ``crisis`` 3 %, ``escalate`` (on 1 - P(none), crisis included) 5 %,
-   ``danger`` 10 % (see `choose_thresholds`: crisis recall 1.0 at any cost was measured, and
-   called half of the ordinary questions a crisis);
+2. out-of-fold probabilities for every training message with those hyper-parameters; in the
+   ``full`` variant blended with the out-of-fold nearest-neighbour vote (`knn_probs`, fixed
+   k=15, temperature 20, weight 0.5: no grid, the neighbours' figures varied by a point);
+3. thresholds on them, each the lowest whose out-of-fold false alarms stay within a budget:
+   ``crisis`` 3 % of `none` messages, ``escalate`` (on 1 - P(none), crisis included) 5 % of
+   them, ``danger`` 10 % of them, and ``crisis_share`` (an escalated message is a crisis when
+   P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated messages that are not a crisis:
+   calling a sensitive case urgent costs a counselor's minutes, missing a crisis costs more (see
+   `choose_thresholds`: crisis recall 1.0 at any cost was measured, and called half of the
+   ordinary questions a crisis);
 4. the final heads fitted on all of the train part.
 """
 
@@ -31,7 +36,7 @@ import numpy as np
 from bot.informal import search_text
 from bot.topics import TOPICS
 from bot.triage.floor import Floor
-from bot.triage.model import LABELS, MODEL_DIR, VARIANTS
+from bot.triage.model import LABELS, MODEL_DIR, VARIANTS, knn_probs
 from bot.triage.text import hashed, normalize
 
 logger = logging.getLogger(__name__)
@@ -45,6 +50,8 @@ MIN_DF = 2  # an n-gram bucket seen in fewer training messages carries no weight
 FALSE_CRISIS = 0.03
 FALSE_ESCALATION = 0.05
 FALSE_DANGER = 0.10
+FALSE_CRISIS_SHARE = 0.15
+KNN = {"k": 15, "temperature": 20.0, "weight": 0.5}
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,17 @@ def _oof(x, y, folds: np.ndarray, c: float, classes: list) -> np.ndarray:
     return out
 
 
+def _oof_knn(vectors: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Out-of-fold nearest-neighbour votes, columns in LABELS order."""
+    labels = np.array([LABELS.index(v) for v in y])
+    out = np.zeros((len(y), len(LABELS)))
+    for k in range(FOLDS):
+        train, test = folds != k, folds == k
+        out[test] = knn_probs(vectors[test], vectors[train], labels[train], len(LABELS),
+                              k=KNN["k"], temperature=KNN["temperature"])  # fmt: skip
+    return out
+
+
 def _log_loss(probs: np.ndarray, y: np.ndarray, classes: list) -> float:
     picked = probs[np.arange(len(y)), [classes.index(v) for v in y]]
     return float(-np.mean(np.log(np.clip(picked, 1e-9, 1.0))))
@@ -168,7 +186,14 @@ def choose_thresholds(oof_reason: np.ndarray, oof_danger: np.ndarray, examples: 
         if np.mean(decided) <= FALSE_ESCALATION:
             escalate_t = float(t)
             break
-    return {"crisis": crisis_t, "escalate": escalate_t, "danger": _lowest(oof_danger[none], FALSE_DANGER)}
+    escalated = (escalate_score >= escalate_t) | (p_crisis >= crisis_t)
+    share = p_crisis / np.maximum(escalate_score, 1e-9)
+    other = escalated & ~none & (labels != "crisis")
+    return {
+        "crisis": crisis_t, "escalate": escalate_t,
+        "danger": _lowest(oof_danger[none], FALSE_DANGER),
+        "crisis_share": _lowest(share[other], FALSE_CRISIS_SHARE) if other.any() else 0.5,
+    }  # fmt: skip
 
 
 def _lowest(scores: np.ndarray, rate: float) -> float:
@@ -185,8 +210,11 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
     escalated = (p_crisis >= limits["crisis"]) | floor_hits | (
         1.0 - oof_reason[:, LABELS.index("none")] >= limits["escalate"]
     )
+    share = p_crisis / np.maximum(1.0 - oof_reason[:, LABELS.index("none")], 1e-9)
     likeliest = oof_reason[:, :3].argmax(axis=1) == LABELS.index("crisis")
-    crisis = (p_crisis >= limits["crisis"]) | floor_hits | (escalated & likeliest)
+    crisis = (p_crisis >= limits["crisis"]) | floor_hits | (
+        escalated & (likeliest | (share >= limits["crisis_share"]))
+    )
     none = labels == "none"
     return {
         "crisis_recall": float(np.mean(crisis[labels == "crisis"])),
@@ -216,12 +244,16 @@ def train(
     floor = Floor.load()
     floor_hits = np.array([floor.match(normalize(e.text), e.text) is not None for e in examples])
     fired = Counter(e.label for e, hit in zip(examples, floor_hits, strict=True) if hit)
-    arrays: dict[str, np.ndarray] = {"columns": design.columns}
+    arrays: dict[str, np.ndarray] = {
+        "columns": design.columns,
+        "knn_vectors": (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float16),
+        "knn_labels": np.array([LABELS.index(e.label) for e in examples], dtype=np.int8),
+    }
     meta: dict = {
         "labels": list(LABELS), "topics": list(TOPICS), "embedder": embedder.name,
         "dims": design.dims, "corpus": str(corpus), "corpus_sha256": corpus_hash(corpus),
         "examples": len(examples), "folds": FOLDS, "thresholds": {}, "hyperparameters": {},
-        "cross_validation": {}, "floor_fires": dict(fired),
+        "cross_validation": {}, "floor_fires": dict(fired), "knn": dict(KNN),
     }  # fmt: skip
     logger.info("floor cues fire on %s train messages by label", dict(fired))
     alpha_used = 1.0
@@ -241,6 +273,9 @@ def train(
             scored.append((loss, c, alpha, oof))
             logger.info("%s C=%g alpha=%g: log-loss %.4f", variant, c, alpha, loss)
         _, c, alpha, oof_reason = min(scored, key=lambda s: s[0])
+        if variant == "full" and oof_reason is not None:
+            w = KNN["weight"]
+            oof_reason = (1.0 - w) * oof_reason + w * _oof_knn(vectors, y_reason, folds)
         if variant == "full":
             alpha_used = alpha
         x = design.matrix(variant, alpha)
