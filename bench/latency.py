@@ -2,7 +2,8 @@
 on a synthetic corpus of ~10,000 chunks.
 
   ask    `Assistant.answer(question)`: language detection, triage, calendar, hybrid retrieval
-         (query embedding, exact dense search, BM25, fusion), extractive composition and the confidence gate.
+         (query embedding, exact dense search, BM25, fusion, the learned ranking), extractive
+         composition and the answer gate.
   floor  what any dense retriever pays: `embedder.embed_query(q)` plus one Chroma query,
          `index.collection.query(query_embeddings=[v], n_results=6)` (Chroma directly).
 
@@ -170,8 +171,12 @@ def stage_breakdown(assistant, questions: list[str]) -> list[list]:
     timers.wrap(retrieval_module, "dense_search", "  dense search (k=40)")
     timers.wrap(index.bm25, "get_scores", "  BM25 get_scores")
     timers.wrap(retriever, "_exact_matches", "  exact-identifier scan")
+    if getattr(retriever, "ranker", None) is not None:
+        timers.wrap(retriever, "ranking_candidates", "  learned ranking: candidates and features")
     timers.wrap(assistant_module, "compose", "extractive compose")
-    timers.wrap(assistant_module, "confidence", "confidence gate")
+    import bot.answering.gate as gate_module
+
+    timers.wrap(gate_module, "signals", "answer gate signals")
     total = []
     try:
         total = time_calls(assistant.answer, questions)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -17,8 +18,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from bot.answering.confidence import Vocabulary, confidence
-from bot.answering.extractive import citation_for, compose, sources_line
+from bot.answering.confidence import Vocabulary
+from bot.answering.extractive import (
+    CLOSE_RATIO,
+    LEARNED_RATIOS,
+    RUNNER_UP_RATIO,
+    citation_for,
+    compose,
+    sources_line,
+)
 from bot.config import Settings
 from bot.i18n import Translator, default_translator
 from bot.informal import search_text as to_search_text
@@ -55,6 +63,7 @@ class Assistant:
         detector=None,
         triager=None,
         clock=None,
+        gate=None,
     ) -> None:
         from bot.language import LanguageDetector
         from bot.triage import Triager
@@ -69,6 +78,7 @@ class Assistant:
         self.triager = triager or Triager(embedder_name=getattr(embedder, "name", None))
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.vocabulary = Vocabulary(retriever.index)
+        self.gate = gate  # bot.answering.gate.AnswerGate, or None: the hand-weighted score
         self._titles: dict[str, str] | None = None
         self._crisis: dict[str, CrisisLines] = {}
         self._lock = threading.Lock()
@@ -85,8 +95,11 @@ class Assistant:
         index = open_index(
             settings.data_dir, embedder, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port
         )
-        retriever = HybridRetriever(index, embedder)
-        return cls(settings, retriever, calendar=load_calendar(settings), llm=build_llm(settings))
+        ranker, gate = load_answering_model(getattr(embedder, "name", None))
+        retriever = HybridRetriever(index, embedder, ranker=ranker)
+        return cls(
+            settings, retriever, calendar=load_calendar(settings), llm=build_llm(settings), gate=gate
+        )
 
     def open(self) -> None:
         """Pay the one-off costs (language models, the Chinese segmenter, the first query) when
@@ -199,16 +212,28 @@ class Assistant:
                 return h
         return None
 
-    def _document_answer(
-        self, question: str, lang: str, search_lang: str, vector=None
-    ) -> AnswerRecord:
+    def draft_answer(self, question: str, lang: str, search_lang: str, vector=None):
+        """(the composed reply, the gate's signals) for a question's search text."""
+        from bot.answering.gate import signals
+
         shared = {"query_vector": vector} if vector is not None else {}
         hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang, **shared)
         is_rare = getattr(self.retriever, "is_rare", None)
         rare = (lambda t: is_rare(t, share=0.2)) if is_rare else None
-        draft = compose(question, lang, hits, self.tr, rare=rare)
-        score = confidence(question, hits, draft.hits, self.vocabulary)
-        if not hits or score < self.settings.answer_threshold:
+        learned = getattr(self.retriever, "ranker", None) is not None
+        ratios = LEARNED_RATIOS if learned else (CLOSE_RATIO, RUNNER_UP_RATIO)
+        draft = compose(question, lang, hits, self.tr, rare=rare, ratios=ratios)
+        return draft, signals(question, search_lang, hits, draft.hits, self.vocabulary)
+
+    def _document_answer(
+        self, question: str, lang: str, search_lang: str, vector=None
+    ) -> AnswerRecord:
+        draft, signals = self.draft_answer(question, lang, search_lang, vector)
+        if self.gate is not None:
+            score, threshold = float(self.gate.probability(signals)), self.gate.threshold
+        else:  # no trained gate: the hand-weighted score and the configured threshold
+            score, threshold = float(signals[-1]), self.settings.answer_threshold
+        if not draft.hits or score < threshold:
             return AnswerRecord(
                 question, lang, self.tr.t(lang, "answers.not_covered"), answered=False,
                 confidence=score, offer_counselor=True,
@@ -308,6 +333,36 @@ def _row_line(text: str) -> str:
     """'Need: Police · Number: 110' -> 'Police: 110'."""
     cells = [cell.split(": ", 1)[-1] for cell in text.split(" · ")]
     return ": ".join(cells) if len(cells) == 2 else text
+
+
+def load_answering_model(embedder_name: str | None, path: Path | None = None):
+    """(passage ranker, answer gate) from `bot/answering/model.json`, or (None, None), logged,
+    when it is missing or was trained with another embedding model (its signals would differ)."""
+    from bot.answering.gate import AnswerGate
+    from bot.answering.train import MODEL_PATH
+    from bot.ranking import PassageRanker
+
+    path = path or MODEL_PATH
+    if not path.exists():
+        logger.warning("no answering model at %s: hand-weighted ranking and gate", path)
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        logger.warning("the answering model in %s cannot be read (%s): hand-weighted", path, exc)
+        return None, None
+    if data.get("embedder") != embedder_name:
+        logger.warning(
+            "the answering model was trained with %s, not %s: hand-weighted ranking and gate "
+            "(retrain: python -m bot.answering train)", data.get("embedder"), embedder_name,
+        )
+        return None, None
+    try:
+        return PassageRanker.from_dict(data["ranker"]), AnswerGate.from_dict(data["gate"])
+    except (KeyError, TypeError, ValueError) as exc:
+        logger.warning("the answering model in %s does not fit this code (%s): hand-weighted "
+                       "ranking and gate (retrain: python -m bot.answering train)", path, exc)  # fmt: skip
+        return None, None
 
 
 def load_calendar(settings: Settings):

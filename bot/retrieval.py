@@ -81,13 +81,71 @@ def identifiers(text: str) -> list[str]:
 class HybridRetriever:
     """Built once over a loaded index and an embedder; `search` is safe to call from threads."""
 
-    def __init__(self, index: LoadedIndex, embedder, *, candidates: int = 40) -> None:
+    def __init__(self, index: LoadedIndex, embedder, *, candidates: int = 40, ranker=None) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self._folded = [fold(c.text) for c in index.chunks]
         self._doc_freq = Counter(t for c in index.chunks for t in set(tokenize(c.text)))
         self._document_language = document_languages(index.chunks)
+        self.ranker = ranker  # a bot.ranking.PassageRanker: the learned ranking, when trained
+        self._ranking_data = None
+
+    def _ranking(self):
+        """What the learned ranking needs per chunk, built on first use."""
+        if self._ranking_data is None:
+            from bot.ranking import LanguageStats
+
+            chunks = self.index.chunks
+            languages = [self._document_language.get(c.source, "multi") for c in chunks]
+            groups = self.index.languages_by_group
+            has_version = {
+                lang: np.array([lang in groups.get(c.metadata.get("group", ""), ()) for c in chunks])
+                for lang in ("es", "en", "zh-TW")
+            }
+            rows = np.array([c.metadata.get("kind") == "row" for c in chunks])
+            self._ranking_data = (LanguageStats(languages), has_version, rows, [c.text for c in chunks])
+        return self._ranking_data
+
+    def ranking_candidates(self, query: str, vector: np.ndarray, language: str):
+        """The learned ranking's candidates for a question, with their features."""
+        from bot.ranking import candidates, exact_positions
+
+        stats, has_version, rows, texts = self._ranking()
+        norm = float(np.linalg.norm(vector)) or 1.0
+        similarities = np.einsum("ij,j->i", self.index.vectors, np.asarray(vector, np.float32) / norm)
+        tokens = tokenize(query)
+        keywords = self.index.bm25.get_scores(tokens) if tokens else np.zeros(len(texts))
+        exact = exact_positions(self._folded, identifiers(query))
+        other = has_version.get(language, np.zeros(len(texts), dtype=bool))
+        fused = np.zeros(len(texts))
+        fused_rank = np.full(len(texts), self.candidates)
+        for rank, h in enumerate(self._fused_search(query, self.candidates, language, "hybrid", vector)):
+            pos = self.index.by_id[h.chunk.id]
+            fused[pos], fused_rank[pos] = h.score, rank
+        sentences = None
+        units = getattr(self.index, "sentence_vectors", None)
+        if units is not None:
+            vectors, owners = units
+            unit_sims = np.einsum("ij,j->i", vectors, np.asarray(vector, np.float32) / norm)
+            sentences = np.full(len(texts), -1.0)
+            np.maximum.at(sentences, owners, unit_sims)
+            sentences = np.where(sentences < -0.5, similarities, sentences)
+        return candidates(similarities, np.asarray(keywords, dtype=np.float64), exact, stats,
+                          self._folded, rows, other, query, language, sentences,
+                          (fused, fused_rank))  # fmt: skip
+
+    def _learned_search(self, query: str, vector: np.ndarray, language: str, k: int) -> list[Hit]:
+        found = self.ranking_candidates(query, vector, language)
+        if not found:
+            return []
+        probabilities = self.ranker.probability(np.stack([c.features for c in found]))
+        hits = [
+            Hit(self.index.chunks[c.position], float(p), c.cosine, c.keywords, c.exact)
+            for c, p in zip(found, probabilities, strict=True)
+        ]
+        hits.sort(key=lambda h: (h.exact, h.score), reverse=True)
+        return hits[:k]
 
     def is_rare(self, token: str, share: float = 0.05) -> bool:
         """Whether a keyword names a topic: used by at most `share` of the passages."""
@@ -107,6 +165,18 @@ class HybridRetriever:
     ) -> list[Hit]:
         if not self.index.chunks or not query.strip():
             return []
+        if (
+            mode == "hybrid" and self.ranker is not None and language in ("es", "en", "zh-TW")
+            and self.index.vectors is not None
+        ):
+            vector = query_vector if query_vector is not None else self.embed_query(query)
+            return self._learned_search(query, vector, language, k)
+        return self._fused_search(query, k, language, mode, query_vector)
+
+    def _fused_search(
+        self, query: str, k: int, language: str | None, mode: Mode, query_vector: np.ndarray | None
+    ) -> list[Hit]:
+        """The weighted fusion of dense and keyword scores (the hand-weighted ranking)."""
         hits: dict[int, Hit] = {}
 
         def hit(pos: int) -> Hit:

@@ -480,7 +480,7 @@ def test_changing_one_paragraph_reembeds_only_that_chunk(built, knowledge, data,
         encoding="utf-8",
     )
     report = run(knowledge, data, embedder)
-    assert report.embedded == embedder.embedded == 1
+    assert report.embedded == embedder.embedded - report.sentences == 1
     assert (report.updated, report.added, report.removed) == (1, 0, 0)
     assert report.unchanged == len(before) - 1
     after = read_chunks(data)
@@ -497,7 +497,7 @@ def test_adding_a_paragraph_embeds_only_the_new_chunk(built, knowledge, data, em
     extra = "\n## Sports\n\nThe gym is free for trainees and opens at 06:00 with a student card.\n"
     (knowledge / "program" / "housing.md").write_text(HOUSING_MD + extra, encoding="utf-8")
     report = run(knowledge, data, embedder)
-    assert report.embedded == embedder.embedded == 1
+    assert report.embedded == embedder.embedded - report.sentences == 1
     assert (report.added, report.updated, report.removed) == (1, 0, 0)
     assert one(read_chunks(data), "gym is free").section == "Sports"
     assert chroma_count(data) == len(before) + 1
@@ -510,7 +510,7 @@ def test_deleting_a_file_removes_its_chunks_everywhere(built, knowledge, data, e
     (knowledge / "guides" / "transport.html").unlink()
     report = run(knowledge, data, embedder)
     assert report.removed == len(gone)
-    assert report.embedded == embedder.embedded == 0
+    assert report.embedded == embedder.embedded - report.sentences == 0
     after = read_chunks(data)
     assert not by_source(after, "guides/transport.html")
     assert len(after) == len(before) - len(gone)
@@ -524,12 +524,39 @@ def test_deleting_a_file_removes_its_chunks_everywhere(built, knowledge, data, e
         assert all(h.chunk.source != "guides/transport.html" for h in hits), mode
 
 
+def test_sentence_vectors_cover_every_chunk_and_follow_reingests(built, knowledge, data, embedder):
+    """Every sentence, item and row of every chunk has a vector in sentences.npz; a second ingest
+    embeds none; a changed paragraph re-embeds only its own units; a deleted file's go."""
+    from bot.index import passage_units, read_sentences
+
+    first, chunks = built
+    ids, vectors = read_sentences(data)
+    assert first.sentences == len(ids) == sum(len(passage_units(c.text)) for c in chunks)
+    assert set(ids.tolist()) == {c.id for c in chunks} and vectors.shape[0] == len(ids)
+    assert run(knowledge, data, embedder).sentences == 0
+    path = knowledge / "program" / "housing.md"
+    path.write_text(HOUSING_MD.replace("visitors must leave by 22:00", "visitors must leave by 21:30"),
+                    encoding="utf-8")  # fmt: skip
+    report = run(knowledge, data, embedder)
+    changed = one(read_chunks(data), "Quiet hours run from 23:00")
+    assert report.sentences == len(passage_units(changed.text)) >= 1
+    ids, _ = read_sentences(data)
+    assert set(ids.tolist()) == {c.id for c in read_chunks(data)}
+    path.unlink()
+    run(knowledge, data, embedder)
+    ids, _ = read_sentences(data)
+    assert set(ids.tolist()) == {c.id for c in read_chunks(data)}
+    index = open_index(data, embedder)
+    assert index.sentence_vectors is not None
+    assert len(index.sentence_vectors[1]) == len(ids)
+
+
 def test_touching_a_file_without_changing_it_embeds_nothing(built, knowledge, data, embedder):
     path = knowledge / "guides" / "campus.pdf"
     os.utime(path, None)
     path.write_bytes(path.read_bytes())
     report = run(knowledge, data, embedder)
-    assert report.embedded == embedder.embedded == 0
+    assert report.embedded == embedder.embedded - report.sentences == 0
 
 
 # --- exact dense search ----------------------------------------------------------------------
@@ -628,7 +655,7 @@ def test_another_embedding_model_forces_a_full_rebuild(built, knowledge, data, e
     other = HashEmbedder(name="test/other-hash-embedder", dim=32)
     report = run(knowledge, data, other)
     assert report.rebuilt is True
-    assert report.embedded == other.embedded == len(chunks)
+    assert report.embedded == other.embedded - report.sentences == len(chunks)
     manifest = json.loads((data / MANIFEST).read_text(encoding="utf-8"))
     assert manifest["embedding_model"] == "test/other-hash-embedder"
     index = open_index(data, other)
@@ -651,7 +678,7 @@ def test_rebuild_starts_over(built, knowledge, data, embedder):
     _, chunks = built
     report = run(knowledge, data, embedder, rebuild=True)
     assert report.rebuilt is True
-    assert report.embedded == embedder.embedded == len(chunks)
+    assert report.embedded == embedder.embedded - report.sentences == len(chunks)
     assert report.unchanged == 0 and report.added == len(chunks)
     assert chroma_count(data) == len(chunks)
     assert len(open_index(data, embedder).chunks) == len(chunks)

@@ -81,9 +81,10 @@ def answer_types(question: str) -> list[str]:
     return [name for name, cue in ANSWER_TYPE_CUES.items() if cue.search(folded)]
 
 
-def types_met(types: list[str], passage: str) -> float:
-    """Share of the asked answer types that the passage can supply (1.0 when none was asked)."""
+def types_met(types: list[str], passage: str, *, folded: bool = False) -> float:
+    """Share of the asked answer types that the passage can supply (1.0 when none was asked).
+    `folded`: the passage is already folded (`bot.textnorm.fold`)."""
     if not types:
         return 1.0
-    folded = fold(passage)
-    return sum(1 for t in types if ANSWER_TYPE_EVIDENCE[t].search(folded)) / len(types)
+    text = passage if folded else fold(passage)
+    return sum(1 for t in types if ANSWER_TYPE_EVIDENCE[t].search(text)) / len(types)

@@ -21,6 +21,7 @@ from bot.index import (
     build_bm25,
     chroma_client,
     read_chunks,
+    update_sentences,
     vector_store,
     write_chunks,
 )
@@ -41,6 +42,7 @@ class IngestReport:
     removed: int = 0
     unchanged: int = 0
     embedded: int = 0
+    sentences: int = 0  # sentences, list items and rows embedded for the sentence-level evidence
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rebuilt: bool = False
     seconds: float = 0.0
@@ -49,7 +51,7 @@ class IngestReport:
         lines = [
             f"{self.files} files: {self.added} chunks added, {self.updated} updated, "
             f"{self.removed} removed, {self.unchanged} unchanged; {self.embedded} embedded "
-            f"in {self.seconds:.1f} s" + (" (full rebuild)" if self.rebuilt else "")
+            f"({self.sentences} sentences) in {self.seconds:.1f} s" + (" (full rebuild)" if self.rebuilt else "")
         ]
         lines += [f"skipped {path}: {reason}" for path, reason in self.skipped]
         return "\n".join(lines)
@@ -116,7 +118,7 @@ def ingest(
     if old is None:
         report.rebuilt = True
         _drop_vectors(data_dir, chroma_host, chroma_port)
-        for name in ("bm25", "manifest.json", "chunks.jsonl"):
+        for name in ("bm25", "manifest.json", "chunks.jsonl", "sentences.npz"):
             target = data_dir / name
             if target.is_dir():
                 shutil.rmtree(target)
@@ -178,11 +180,26 @@ def ingest(
         store = vector_store(client, LangChainEmbeddings(embedder))
         _reconcile(store, new_ids - {c.id for c in to_embed}, stale)
         report.embedded = _embed(store, to_embed, progress)
+    fresh_ids = {c.id for c in to_embed}
+    if embedder is None and _sentences_missing(data_dir, new_ids):
+        embedder = embedder_factory()
+    if embedder is not None:
+        report.sentences = update_sentences(
+            data_dir, new_chunks, embedder, keep=new_ids - fresh_ids, progress=progress
+        )
     write_chunks(data_dir, new_chunks)
     build_bm25(new_chunks, data_dir)
     manifest.write(data_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _sentences_missing(data_dir: Path, ids: set[str]) -> bool:
+    """Whether some chunk has no sentence vectors (an index built before they existed)."""
+    from bot.index import read_sentences
+
+    stored = read_sentences(data_dir)
+    return stored is None or not ids <= set(stored[0].tolist())
 
 
 def _drop_vectors(data_dir: Path, host: str | None, port: int) -> None:

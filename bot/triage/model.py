@@ -67,8 +67,10 @@ class TriageModel:
         knn = meta.get("knn")
         self._knn = None
         if knn and "knn_vectors" in arrays:
+            refs = arrays["knn_vectors"].astype(np.float32)
+            refs /= np.maximum(np.linalg.norm(refs, axis=1, keepdims=True), 1e-12)
             self._knn = (
-                arrays["knn_vectors"].astype(np.float32), arrays["knn_labels"].astype(np.int64),
+                refs, arrays["knn_labels"].astype(np.int64),
                 int(knn["k"]), float(knn["temperature"]), float(knn["weight"]),
             )  # fmt: skip
         self._heads: dict[tuple[str, str], _Head] = {}
@@ -129,7 +131,8 @@ class TriageModel:
         if variant == "full" and self._knn is not None:
             refs, ref_labels, k, temperature, weight = self._knn
             vote = knn_probs(np.asarray(vector, dtype=np.float32)[None, :], refs, ref_labels,
-                             len(self.labels), k=k, temperature=temperature)[0]  # fmt: skip
+                             len(self.labels), k=k, temperature=temperature,
+                             refs_normalized=True)[0]  # fmt: skip
             reason = (1.0 - weight) * reason + weight * vote
         danger = 1.0 / (1.0 + math.exp(-float(logits("danger")[0])))
         topic = _softmax(logits("topic"))
@@ -143,13 +146,15 @@ class TriageModel:
 
 def knn_probs(
     queries: np.ndarray, refs: np.ndarray, ref_labels: np.ndarray, classes: int, *,
-    k: int, temperature: float,
+    k: int, temperature: float, refs_normalized: bool = False,
 ) -> np.ndarray:
     """Each query's label distribution among its k most similar reference vectors (cosine),
     weighted by exp(temperature * (similarity - best similarity)). Rows sum to 1."""
     q = queries / np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-    r = refs / np.maximum(np.linalg.norm(refs, axis=1, keepdims=True), 1e-12)
-    sims = q @ r.T
+    r = refs if refs_normalized else refs / np.maximum(np.linalg.norm(refs, axis=1, keepdims=True), 1e-12)
+    # einsum, not `@`: a BLAS matrix product leaves threads spinning that slow the next query
+    # embedding on 2 cores (see bot/index.py, dense_search)
+    sims = np.einsum("qd,rd->qr", q.astype(np.float32), r.astype(np.float32))
     k = min(k, sims.shape[1])
     top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
     out = np.zeros((len(q), classes))

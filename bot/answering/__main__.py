@@ -1,0 +1,37 @@
+"""``python -m bot.answering train``: the passage ranker and the answer gate, from the train part
+of the question set (`eval/questions/train.jsonl`), with the configured embedding model and index
+(run `python ingest.py` first). See `bot/answering/train.py`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bot.answering.train import CORPUS, MODEL_PATH
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.answering", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="fit the ranker and the gate on the train part")
+    tr.add_argument("--corpus", type=Path, default=CORPUS)
+    tr.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    from bot.answering.train import train
+    from bot.assistant import Assistant
+    from bot.config import Settings
+
+    settings = Settings()
+    assistant = Assistant.from_settings(settings)
+    assistant.gate = None  # the signals are computed without the gate being trained
+    meta = train(assistant, args.corpus, args.out)
+    print(json.dumps(meta["cross_validation"], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""The answerability gate: the probability that the reply Puente composed is right.
+
+A logistic regression over signals of the question and its evidence (below), trained by
+``python -m bot.answering train`` on the train part of the question set with a threshold chosen on
+cross-validation for precision on answered questions (`bot/answering/model.json`). The record's
+`confidence` is this probability. Without a trained model the hand-weighted score of
+`confidence.py` decides, as before.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from bot.answering.confidence import STRICT_TYPES, unknown_words
+from bot.answering.confidence import confidence as hand_score
+from bot.answering.evidence import answer_types, types_met
+from bot.textnorm import tokenize
+
+GATE_FEATURES = (
+    "top_probability",  # the ranker's probability for the first passage
+    "second_probability",
+    "top_cosine",
+    "top_keywords",  # log(1 + BM25) of the first passage
+    "unknown_words",  # content words of the question the knowledge folder never uses (0..2)
+    "types_asked",  # the question asks for a kind of fact (a time, a price, a place...)
+    "type_in_top",  # share of those the first passage holds
+    "strict_type_missing",  # a price, a rate or an e-mail is asked and the first passage has none
+    "exact",  # the first passage names an identifier of the question
+    "same_language",  # the first passage is in the question's language
+    "lesson",  # the first passage is from a Mandarin lesson
+    "question_words",  # log(1 + tokens)
+    "hand_score",  # the hand-weighted confidence (semantic closeness, agreement, types)
+)
+
+
+class AnswerGate:
+    def __init__(self, weights, bias: float, mean, scale, threshold: float = 0.5) -> None:
+        self.weights = np.asarray(weights, dtype=np.float64)
+        self.bias = float(bias)
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.threshold = float(threshold)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AnswerGate:
+        if tuple(data["features"]) != GATE_FEATURES:
+            raise ValueError("the answer gate was trained on other signals; retrain it")
+        return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"])
+
+    def probability(self, signals: np.ndarray) -> np.ndarray | float:
+        z = np.einsum("...f,f->...", (signals - self.mean) / self.scale, self.weights) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def fit_gate(x: np.ndarray, y: np.ndarray, c: float) -> AnswerGate:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    if len(set(y.tolist())) < 2:  # a degenerate fold: a constant gate
+        return AnswerGate(np.zeros(x.shape[1]), 10.0 if y.all() else -10.0, mean, scale)
+    model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y)
+    return AnswerGate(model.coef_[0], float(model.intercept_[0]), mean, scale)
+
+
+def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarray:
+    """GATE_FEATURES for a question, the ranked hits and the passages chosen for the reply."""
+    top = chosen[0] if chosen else None
+    second = hits[1].score if len(hits) > 1 else 0.0
+    types = answer_types(question)
+    strict = [t for t in types if t in STRICT_TYPES]
+    meta = top.chunk.metadata if top else {}
+    return np.array([
+        top.score if top else 0.0,
+        second,
+        top.dense if top else 0.0,
+        math.log1p(top.bm25) if top else 0.0,
+        float(min(len(unknown_words(question, vocabulary)), 2)),
+        float(bool(types)),
+        types_met(types, top.chunk.text) if (top and types) else 0.0,
+        float(bool(strict) and types_met(strict, top.chunk.text if top else "") < 1.0),
+        float(top.exact) if top else 0.0,
+        float(meta.get("language") == language),
+        float(meta.get("doc_type") == "lesson"),
+        math.log1p(len(tokenize(question, keep_stopwords=True))),
+        hand_score(question, hits, chosen, vocabulary),
+    ])  # fmt: skip
