@@ -95,7 +95,7 @@ class Assistant:
         index = open_index(
             settings.data_dir, embedder, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port
         )
-        ranker, gate = load_answering_model(getattr(embedder, "name", None))
+        ranker, gate = usable_answering_model(index, *load_answering_model(getattr(embedder, "name", None)))
         retriever = HybridRetriever(index, embedder, ranker=ranker)
         return cls(
             settings, retriever, calendar=load_calendar(settings), llm=build_llm(settings), gate=gate
@@ -363,6 +363,21 @@ def load_answering_model(embedder_name: str | None, path: Path | None = None):
         logger.warning("the answering model in %s does not fit this code (%s): hand-weighted "
                        "ranking and gate (retrain: python -m bot.answering train)", path, exc)  # fmt: skip
         return None, None
+
+
+def usable_answering_model(index, ranker, gate):
+    """(ranker, gate) when the index has what they were trained with (the passage vectors in
+    memory and the sentence vectors), else (None, None), logged: the gate reads the ranker's
+    probabilities, and the ranker's features would shift without the sentence vectors."""
+    if ranker is None:
+        return None, None
+    if index.vectors is None or index.sentence_vectors is None:
+        logger.warning(
+            "the index has no %s: hand-weighted ranking and gate (run `python ingest.py`)",
+            "sentence vectors" if index.vectors is not None else "in-memory vectors (too many chunks)",
+        )
+        return None, None
+    return ranker, gate
 
 
 def load_calendar(settings: Settings):

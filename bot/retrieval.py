@@ -100,7 +100,7 @@ class HybridRetriever:
             languages = [self._document_language.get(c.source, "multi") for c in chunks]
             groups = self.index.languages_by_group
             has_version = {
-                lang: np.array([lang in groups.get(c.metadata.get("group", ""), ()) for c in chunks])
+                lang: np.array([lang in groups.get(c.metadata.get("group", c.source), ()) for c in chunks])
                 for lang in ("es", "en", "zh-TW")
             }
             rows = np.array([c.metadata.get("kind") == "row" for c in chunks])

@@ -120,3 +120,21 @@ def test_the_shipped_model_is_what_the_training_command_makes(assistant, tmp_pat
         np.testing.assert_allclose(fresh[part]["weights"], shipped[part]["weights"], atol=0.02)
         np.testing.assert_allclose(fresh[part]["bias"], shipped[part]["bias"], atol=0.02)
     assert abs(fresh["gate"]["threshold"] - shipped["gate"]["threshold"]) < 0.03
+
+
+def test_the_learned_parts_are_left_out_when_the_index_lacks_their_inputs() -> None:
+    """Without the in-memory vectors (a very large index) the search falls back to the fused
+    ranking, whose scores are not probabilities; without the sentence vectors (an index built
+    before them) the ranker's features would shift: hand-weighted ranking and gate then."""
+    from types import SimpleNamespace
+
+    from bot.assistant import usable_answering_model
+
+    ranker, gate = load_answering_model(DEFAULT_EMBEDDING_MODEL)
+    complete = SimpleNamespace(vectors=np.zeros((1, 2)), sentence_vectors=(np.zeros((1, 2)), np.zeros(1)))
+    assert usable_answering_model(complete, ranker, gate) == (ranker, gate)
+    no_sentences = SimpleNamespace(vectors=np.zeros((1, 2)), sentence_vectors=None)
+    assert usable_answering_model(no_sentences, ranker, gate) == (None, None)
+    too_large = SimpleNamespace(vectors=None, sentence_vectors=None)
+    assert usable_answering_model(too_large, ranker, gate) == (None, None)
+    assert usable_answering_model(complete, None, None) == (None, None)

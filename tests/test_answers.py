@@ -29,14 +29,11 @@ def test_replies_in_the_askers_language_with_sources(assistant):
     assert "Fuentes:" in es.answer
     assert es.sources[0].source == "program/handbook.es.md"
 
-    zh = assistant.answer("考試當天可以用什麼證件？")
-    assert zh.language == "zh-TW"
-    # right or silent: when it answers, from the Chinese rules, with its sources line
-    if zh.answered:
-        assert "資料來源" in zh.answer
-        assert zh.sources[0].source == "certification/rules.zh-TW.md"
-    else:
-        assert zh.offer_counselor
+    # the reply Puente composes for a Chinese question on the exam rules (the gate aside: it
+    # declines this one at 0.46, see the xfail below): the Chinese rules, a Chinese sources line
+    draft, _ = assistant.draft_answer("考試當天可以用什麼證件？", "zh-TW", "zh-TW")
+    assert "資料來源" in draft.text
+    assert draft.citations[0].source == "certification/rules.zh-TW.md"
 
 
 @pytest.mark.xfail(strict=True, reason="the learned gate declines it (probability 0.40 < 0.48); "
