@@ -58,24 +58,48 @@ class Candidate:
     features: np.ndarray
 
 
-class PassageRanker:
-    """Weights over FEATURES; `probability(features)` -> P(the passage holds the answer)."""
+class Logistic:
+    """A logistic regression over standardized features: P = sigmoid(((x - mean) / scale) . w + b).
+    The passage ranker and the answer gate (`bot.answering.gate`) are both one."""
 
-    def __init__(self, weights: list[float], bias: float, mean: list[float], scale: list[float]):
+    def __init__(self, weights, bias: float, mean, scale) -> None:
         self.weights = np.asarray(weights, dtype=np.float64)
         self.bias = float(bias)
         self.mean = np.asarray(mean, dtype=np.float64)
         self.scale = np.asarray(scale, dtype=np.float64)
 
     @classmethod
+    def fit(cls, x: np.ndarray, y: np.ndarray, c: float, **extra):
+        """Fitted on (x, y) with L2 strength 1/c; a constant model when y has one class."""
+        from sklearn.linear_model import LogisticRegression
+
+        mean, scale = x.mean(axis=0), x.std(axis=0)
+        scale[scale == 0] = 1.0
+        if len(set(y.tolist())) < 2:
+            return cls(np.zeros(x.shape[1]), 10.0 if y.all() else -10.0, mean, scale, **extra)
+        model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y)
+        return cls(model.coef_[0], float(model.intercept_[0]), mean, scale, **extra)
+
+    def to_dict(self, features: tuple[str, ...]) -> dict:
+        return {
+            "features": list(features), "weights": self.weights.tolist(), "bias": self.bias,
+            "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+        }  # fmt: skip
+
+    def probability(self, features: np.ndarray):
+        # einsum, not `@`: see bot/index.py, dense_search (BLAS threads slow the next embedding)
+        z = np.einsum("...f,f->...", (features - self.mean) / self.scale, self.weights) + self.bias
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+class PassageRanker(Logistic):
+    """Weights over FEATURES; `probability(features)` -> P(the passage holds the answer)."""
+
+    @classmethod
     def from_dict(cls, data: dict) -> PassageRanker:
         if tuple(data["features"]) != FEATURES:
             raise ValueError("the passage ranker was trained on other features; retrain it")
         return cls(data["weights"], data["bias"], data["mean"], data["scale"])
-
-    def probability(self, features: np.ndarray) -> np.ndarray:
-        z = np.einsum("nf,f->n", (features - self.mean) / self.scale, self.weights) + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
 
 
 class LanguageStats:

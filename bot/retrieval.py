@@ -104,22 +104,23 @@ class HybridRetriever:
                 for lang in ("es", "en", "zh-TW")
             }
             rows = np.array([c.metadata.get("kind") == "row" for c in chunks])
-            self._ranking_data = (LanguageStats(languages), has_version, rows, [c.text for c in chunks])
+            self._ranking_data = (LanguageStats(languages), has_version, rows)
         return self._ranking_data
 
     def ranking_candidates(self, query: str, vector: np.ndarray, language: str):
         """The learned ranking's candidates for a question, with their features."""
         from bot.ranking import candidates, exact_positions
 
-        stats, has_version, rows, texts = self._ranking()
+        stats, has_version, rows = self._ranking()
+        n = len(self.index.chunks)
         norm = float(np.linalg.norm(vector)) or 1.0
         similarities = np.einsum("ij,j->i", self.index.vectors, np.asarray(vector, np.float32) / norm)
         tokens = tokenize(query)
-        keywords = self.index.bm25.get_scores(tokens) if tokens else np.zeros(len(texts))
+        keywords = self.index.bm25.get_scores(tokens) if tokens else np.zeros(n)
         exact = exact_positions(self._folded, identifiers(query))
-        other = has_version.get(language, np.zeros(len(texts), dtype=bool))
-        fused = np.zeros(len(texts))
-        fused_rank = np.full(len(texts), self.candidates)
+        other = has_version.get(language, np.zeros(n, dtype=bool))
+        fused = np.zeros(n)
+        fused_rank = np.full(n, self.candidates)
         for rank, h in enumerate(self._fused_search(query, self.candidates, language, "hybrid", vector)):
             pos = self.index.by_id[h.chunk.id]
             fused[pos], fused_rank[pos] = h.score, rank
@@ -128,7 +129,7 @@ class HybridRetriever:
         if units is not None:
             vectors, owners = units
             unit_sims = np.einsum("ij,j->i", vectors, np.asarray(vector, np.float32) / norm)
-            sentences = np.full(len(texts), -1.0)
+            sentences = np.full(n, -1.0)
             np.maximum.at(sentences, owners, unit_sims)
             sentences = np.where(sentences < -0.5, similarities, sentences)
         return candidates(similarities, np.asarray(keywords, dtype=np.float64), exact, stats,

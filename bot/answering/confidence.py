@@ -16,6 +16,7 @@ The weights and the threshold (`PUENTE_ANSWER_THRESHOLD`) were calibrated on the
 from __future__ import annotations
 
 import re
+
 from bot.answering.evidence import answer_types, types_met
 from bot.retrieval import Hit
 from bot.textnorm import has_han, tokenize
@@ -93,7 +94,11 @@ def unknown_words(question: str, vocab: Vocabulary) -> list[str]:
     return unknown
 
 
-def confidence(question: str, hits: list[Hit], chosen: list[Hit], vocab: Vocabulary) -> float:
+def confidence(
+    question: str, hits: list[Hit], chosen: list[Hit], vocab: Vocabulary,
+    unknown: list[str] | None = None,
+) -> float:
+    """`unknown`: `unknown_words(question, vocab)` when the caller has it already."""
     if not hits or not chosen:
         return 0.0
     top = chosen[0]
@@ -103,7 +108,8 @@ def confidence(question: str, hits: list[Hit], chosen: list[Hit], vocab: Vocabul
     types = answer_types(question)
     if top.exact and types_met(types, top.chunk.text) == 1.0:
         score += EXACT_BONUS
-    unknown = unknown_words(question, vocab)
+    if unknown is None:
+        unknown = unknown_words(question, vocab)
     score -= UNKNOWN_PENALTY[min(len(unknown), 2)]
     if types:
         in_top = types_met(types, top.chunk.text)

@@ -16,6 +16,7 @@ import numpy as np
 from bot.answering.confidence import STRICT_TYPES, unknown_words
 from bot.answering.confidence import confidence as hand_score
 from bot.answering.evidence import answer_types, types_met
+from bot.ranking import Logistic
 from bot.textnorm import tokenize
 
 GATE_FEATURES = (
@@ -35,12 +36,11 @@ GATE_FEATURES = (
 )
 
 
-class AnswerGate:
+class AnswerGate(Logistic):
+    """P(the composed reply is right) over GATE_FEATURES, and the threshold to answer at."""
+
     def __init__(self, weights, bias: float, mean, scale, threshold: float = 0.5) -> None:
-        self.weights = np.asarray(weights, dtype=np.float64)
-        self.bias = float(bias)
-        self.mean = np.asarray(mean, dtype=np.float64)
-        self.scale = np.asarray(scale, dtype=np.float64)
+        super().__init__(weights, bias, mean, scale)
         self.threshold = float(threshold)
 
     @classmethod
@@ -49,21 +49,6 @@ class AnswerGate:
             raise ValueError("the answer gate was trained on other signals; retrain it")
         return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"])
 
-    def probability(self, signals: np.ndarray) -> np.ndarray | float:
-        z = np.einsum("...f,f->...", (signals - self.mean) / self.scale, self.weights) + self.bias
-        return 1.0 / (1.0 + np.exp(-z))
-
-
-def fit_gate(x: np.ndarray, y: np.ndarray, c: float) -> AnswerGate:
-    from sklearn.linear_model import LogisticRegression
-
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    if len(set(y.tolist())) < 2:  # a degenerate fold: a constant gate
-        return AnswerGate(np.zeros(x.shape[1]), 10.0 if y.all() else -10.0, mean, scale)
-    model = LogisticRegression(C=c, max_iter=5000).fit((x - mean) / scale, y)
-    return AnswerGate(model.coef_[0], float(model.intercept_[0]), mean, scale)
-
 
 def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarray:
     """GATE_FEATURES for a question, the ranked hits and the passages chosen for the reply."""
@@ -71,13 +56,14 @@ def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarra
     second = hits[1].score if len(hits) > 1 else 0.0
     types = answer_types(question)
     strict = [t for t in types if t in STRICT_TYPES]
+    unknown = unknown_words(question, vocabulary)  # once: jieba is the slow part
     meta = top.chunk.metadata if top else {}
     return np.array([
         top.score if top else 0.0,
         second,
         top.dense if top else 0.0,
         math.log1p(top.bm25) if top else 0.0,
-        float(min(len(unknown_words(question, vocabulary)), 2)),
+        float(min(len(unknown), 2)),
         float(bool(types)),
         types_met(types, top.chunk.text) if (top and types) else 0.0,
         float(bool(strict) and types_met(strict, top.chunk.text if top else "") < 1.0),
@@ -85,5 +71,5 @@ def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarra
         float(meta.get("language") == language),
         float(meta.get("doc_type") == "lesson"),
         math.log1p(len(tokenize(question, keep_stopwords=True))),
-        hand_score(question, hits, chosen, vocabulary),
+        hand_score(question, hits, chosen, vocabulary, unknown),
     ])  # fmt: skip

@@ -51,13 +51,7 @@ def holds_answer(text: str, source: str, item: dict) -> bool:
 
 
 def fit_ranker(xs: list[np.ndarray], ys: list[np.ndarray]) -> PassageRanker:
-    from sklearn.linear_model import LogisticRegression
-
-    x, y = np.vstack(xs), np.concatenate(ys)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    model = LogisticRegression(C=RANKER_C, max_iter=5000).fit((x - mean) / scale, y)
-    return PassageRanker(model.coef_[0].tolist(), float(model.intercept_[0]), mean.tolist(), scale.tolist())
+    return PassageRanker.fit(np.vstack(xs), np.concatenate(ys), RANKER_C)
 
 
 def _ranks(ranker: PassageRanker, xs, ys) -> list[int]:
@@ -70,7 +64,7 @@ def _ranks(ranker: PassageRanker, xs, ys) -> list[int]:
 
 
 def train(assistant, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> dict:
-    from bot.answering.gate import GATE_FEATURES, AnswerGate, fit_gate
+    from bot.answering.gate import GATE_FEATURES, AnswerGate
     from bot.informal import search_text
 
     items = read_items(corpus)
@@ -118,25 +112,19 @@ def train(assistant, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> dict:
     x_gate = np.stack(gate_rows)
     oof = np.zeros(len(prepared))
     for k in range(FOLDS):
-        gate = fit_gate(x_gate[fold != k], gate_labels[fold != k], GATE_C)
+        gate = AnswerGate.fit(x_gate[fold != k], gate_labels[fold != k], GATE_C)
         oof[fold == k] = gate.probability(x_gate[fold == k])
     threshold, figures = choose_threshold(oof, gate_labels, answerable)
-    final_gate: AnswerGate = fit_gate(x_gate, gate_labels, GATE_C)
+    final_gate = AnswerGate.fit(x_gate, gate_labels, GATE_C, threshold=threshold)
     answered_ranks = ranks[answerable]
     meta = {
         "corpus": str(corpus),
         "corpus_sha256": hashlib.sha256(corpus.read_bytes()).hexdigest(),
         "embedder": getattr(retriever.embedder, "name", None),
         "chunks": len(chunks),
-        "ranker": {
-            "features": list(FEATURES), "weights": retriever.ranker.weights.tolist(),
-            "bias": retriever.ranker.bias, "mean": retriever.ranker.mean.tolist(),
-            "scale": retriever.ranker.scale.tolist(), "C": RANKER_C,
-        },  # fmt: skip
+        "ranker": {**retriever.ranker.to_dict(FEATURES), "C": RANKER_C},
         "gate": {
-            "features": list(GATE_FEATURES), "weights": final_gate.weights.tolist(),
-            "bias": final_gate.bias, "mean": final_gate.mean.tolist(),
-            "scale": final_gate.scale.tolist(), "C": GATE_C, "threshold": threshold,
+            **final_gate.to_dict(GATE_FEATURES), "C": GATE_C, "threshold": threshold,
             "wrong_cost": WRONG_COST,
         },  # fmt: skip
         "cross_validation": {
