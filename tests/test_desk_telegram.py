@@ -597,3 +597,44 @@ async def test_roster_ids_the_bot_cannot_reach_are_reported_at_start(desk, assis
     finally:
         await application.shutdown()
     assert f"chat {MENTOR} cannot be reached" in caplog.text
+
+
+async def test_a_reply_to_a_message_recorded_between_two_lookups_finds_its_case():
+    """The outbox marks a row sent (recording its Telegram id) at any moment. A counselor's reply
+    that arrives just then must still find its case: whether a send is in flight is asked before
+    the lookup, so a record committed in between is seen (the race CI once hit: the reply was
+    answered as a question and never reached the trainee)."""
+    from bot.channels.telegram.desk.relay import _case_of_reply
+
+    case = SimpleNamespace(id=7)
+
+    class Desk:
+        recorded = False
+        calls: list[str] = []
+
+        def sending_to(self, chat_id):
+            self.calls.append("sending_to")
+            sending = not self.recorded
+            self.recorded = True  # mark_sent commits right after this query
+            return sending
+
+        def case_of_message(self, chat_id, message_id):
+            self.calls.append("case_of_message")
+            return case if self.recorded else None
+
+    desk = Desk()
+    assert await _case_of_reply(desk, 100, 5) is case
+
+    class Stray(Desk):  # nothing in flight and no record: a stray message, no waiting
+        def sending_to(self, chat_id):
+            self.calls.append("sending_to")
+            return False
+
+        def case_of_message(self, chat_id, message_id):
+            self.calls.append("case_of_message")
+            return None
+
+    stray = Stray()
+    stray.calls = []
+    assert await _case_of_reply(stray, 100, 5) is None
+    assert stray.calls == ["sending_to", "case_of_message"]

@@ -77,11 +77,13 @@ async def _case_of_reply(desk: Any, chat_id: int, message_id: int) -> Case | Non
     loop = asyncio.get_running_loop()
     deadline = loop.time() + RECORD_WAIT_S
     while True:
+        # "Is a send in flight?" is asked *before* the lookup: a row marked sent between the two
+        # queries is then found by the lookup. Asked after, a record committed in between was
+        # missed and the counselor's reply was answered as a question instead of relayed.
+        sending = await asyncio.to_thread(desk.sending_to, chat_id)
         case = await asyncio.to_thread(desk.case_of_message, chat_id, message_id)
-        if case is not None or loop.time() >= deadline:
+        if case is not None or not sending or loop.time() >= deadline:
             return case
-        if not await asyncio.to_thread(desk.sending_to, chat_id):
-            return None
         await asyncio.sleep(0.05)
 
 
