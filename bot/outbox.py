@@ -11,10 +11,22 @@ message but before `mark_sent` committed, the row stays "sending"; once its clai
 `claim_timeout` it becomes due again and is re-sent: that gap (one HTTP response plus one small
 commit) is the only at-least-once window. Nothing else runs between `send` and `mark_sent`.
 
+The claim's token guards every later update of the row: a worker whose claim went stale (a long
+429 wait, a paused process) and was taken over cannot put the row back to pending, so one slow
+worker never causes a third copy.
+
+Each chat's messages go out in the order they were enqueued. A row waits while an earlier row of
+the same chat is unsent and not merely scheduled for later (being sent, or waiting for a retry):
+a counselor's second message never overtakes a first one that hit a transient error, across
+workers and processes too (the condition is part of the guarded claim). A row scheduled for a
+later time (an exam reminder) holds back nothing.
+
 Failures are classified by `classify_error()`: network errors, timeouts, HTTP 5xx and 429 are
-retried with exponential backoff (or exactly after Telegram's `retry_after`); 403 (the person
-blocked the bot) and 400 (chat not found) fail permanently. `RetryableSendError` and
-`PermanentSendError` let an adapter say so explicitly.
+retried with exponential backoff capped at `max_delay` (or exactly after Telegram's
+`retry_after`) for as long as `retry_budget` lasts from the first attempt (24 h: a Bot API
+outage of minutes or hours loses nothing); 403 (the person blocked the bot) and 400 (chat not
+found) fail permanently. `RetryableSendError` and `PermanentSendError` let an adapter say so
+explicitly. `max_attempts`, when set, also ends the retries after that many attempts.
 """
 
 from __future__ import annotations
@@ -23,7 +35,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -36,6 +48,7 @@ from bot.storage.types import utcnow
 logger = logging.getLogger(__name__)
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+HELD = "held"  # stored, not to be sent until `release()` (a receipt waiting for its message)
 
 
 class SendError(Exception):
@@ -83,8 +96,9 @@ class Outbox:
         *,
         clock: Callable[[], datetime] = utcnow,
         base_delay: float = 5.0,
-        max_delay: float = 3600.0,
-        max_attempts: int = 8,
+        max_delay: float = 60.0,
+        max_attempts: int | None = None,
+        retry_budget: timedelta = timedelta(hours=24),
         claim_timeout: timedelta = timedelta(minutes=5),
     ) -> None:
         self.db = db
@@ -92,7 +106,41 @@ class Outbox:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.max_attempts = max_attempts
+        self.retry_budget = retry_budget
         self.claim_timeout = claim_timeout
+
+    def _scope(self) -> list:
+        """Extra conditions on the rows this outbox delivers (all of them here)."""
+        return []
+
+    def _waits_behind(self, row: Any, now: datetime, *, strict: bool) -> Any:
+        """An earlier row of the same chat holds `row` back (per-chat order, across every kind:
+        a chat's messages keep their order whichever worker sends them).
+
+        `strict` (the claim): any earlier unsent row that is not merely scheduled for later.
+        Otherwise (`due`, listing a run's work): only an earlier row that cannot go in this run
+        either (being sent by someone, or waiting for its retry); rows behind a due row are
+        listed after it, and each one's claim checks strictly once the earlier ones are done."""
+        b = schema.outbox.alias("earlier")
+        if strict:
+            scheduled = sa.and_(b.c.status == PENDING, b.c.attempts == 0, b.c.not_before > now)
+            holds = sa.and_(b.c.status.in_((PENDING, SENDING)), sa.not_(scheduled))
+        else:
+            holds = sa.or_(
+                sa.and_(b.c.status == SENDING, b.c.claimed_at > now - self.claim_timeout),
+                sa.and_(b.c.status == PENDING, b.c.attempts > 0, b.c.not_before > now),
+            )
+        return sa.exists().where(b.c.chat_id == row.c.chat_id, b.c.id < row.c.id, holds)
+
+    def _claimable(self, o: Any, now: datetime, *, strict: bool) -> Any:
+        return sa.and_(
+            sa.or_(
+                sa.and_(o.c.status == PENDING, o.c.not_before <= now),
+                sa.and_(o.c.status == SENDING, o.c.claimed_at <= now - self.claim_timeout),
+            ),
+            sa.not_(self._waits_behind(o, now, strict=strict)),
+            *self._scope(),
+        )
 
     def enqueue(
         self,
@@ -105,8 +153,10 @@ class Outbox:
         reply_markup_json: str | dict | None = None,
         not_before: datetime | None = None,
         thread_id: int | None = None,
+        held: bool = False,
     ) -> int:
-        """Store a message; return its id. A second call with the same key returns the first id."""
+        """Store a message; return its id. A second call with the same key returns the first id.
+        `held`: stored but not sent until `release()`."""
         existing = self._id_for_key(dedupe_key)
         if existing is not None:
             return existing
@@ -115,7 +165,7 @@ class Outbox:
         now = self.clock()
         values = {
             "dedupe_key": dedupe_key, "chat_id": chat_id, "thread_id": thread_id, "text": text, "kind": kind,
-            "case_id": case_id, "reply_markup_json": reply_markup_json, "status": PENDING, "attempts": 0,
+            "case_id": case_id, "reply_markup_json": reply_markup_json, "status": HELD if held else PENDING, "attempts": 0,
             "not_before": not_before or now, "created_at": now,
         }  # fmt: skip
         try:
@@ -136,50 +186,47 @@ class Outbox:
         return _message(row) if row else None
 
     def due(self, now: datetime | None = None, limit: int = 50) -> list[OutboxMessage]:
-        """Pending rows whose time has come, and rows whose claim went stale (a crashed worker)."""
+        """Pending rows whose time has come, and rows whose claim went stale (a crashed worker),
+        each only once no earlier message of its chat is waiting; oldest first."""
         now = now or self.clock()
         o = schema.outbox
         with self.db.connect() as conn:
             rows = conn.execute(
-                sa.select(o)
-                .where(
-                    sa.or_(
-                        sa.and_(o.c.status == PENDING, o.c.not_before <= now),
-                        sa.and_(o.c.status == SENDING, o.c.claimed_at <= now - self.claim_timeout),
-                    )
-                )
-                .order_by(o.c.not_before, o.c.id)
-                .limit(limit)
+                sa.select(o).where(self._claimable(o, now, strict=False)).order_by(o.c.id).limit(limit)
             ).all()
         return [_message(r) for r in rows]
 
     def claim(self, message_id: int, now: datetime | None = None) -> str | None:
-        """pending (or stale sending) -> sending; returns a claim token, or None if taken."""
+        """pending (or stale sending) -> sending; returns a claim token, or None if taken (or an
+        earlier message of the chat is now waiting: it goes first)."""
         now = now or self.clock()
         token = str(uuid.uuid4())
         o = schema.outbox
         with self.db.transaction() as conn:
             claimed = conn.execute(
                 o.update()
-                .where(
-                    o.c.id == message_id,
-                    sa.or_(
-                        sa.and_(o.c.status == PENDING, o.c.not_before <= now),
-                        sa.and_(o.c.status == SENDING, o.c.claimed_at <= now - self.claim_timeout),
-                    ),
-                )
+                .where(o.c.id == message_id, self._claimable(o, now, strict=True))
                 .values(
-                    status=SENDING, claimed_at=now, claim_token=token, attempts=o.c.attempts + 1
-                )
+                    status=SENDING, claimed_at=now, claim_token=token, attempts=o.c.attempts + 1,
+                    first_attempt_at=sa.func.coalesce(o.c.first_attempt_at, now),
+                )  # fmt: skip
             ).rowcount
         return token if claimed else None
 
-    def mark_sent(self, message_id: int, telegram_message_id: int | None) -> None:
+    def mark_sent(
+        self, message_id: int, telegram_message_id: int | None, token: str | None = None
+    ) -> bool:
+        """Record a delivery. With the claim's `token`: a worker whose claim was taken over still
+        records that Telegram accepted the message (it did), unless the row is already sent;
+        False then (a second copy went out: logged)."""
         o = schema.outbox
+        guard = [o.c.id == message_id]
+        if token is not None:
+            guard.append(sa.or_(o.c.claim_token == token, o.c.status != SENT))
         with self.db.transaction() as conn:
-            conn.execute(
+            return bool(conn.execute(
                 o.update()
-                .where(o.c.id == message_id)
+                .where(*guard)
                 .values(
                     status=SENT,
                     sent_at=self.clock(),
@@ -187,7 +234,7 @@ class Outbox:
                     claim_token=None,
                     last_error=None,
                 )
-            )
+            ).rowcount)
 
     def mark_failed(
         self,
@@ -197,20 +244,32 @@ class Outbox:
         *,
         retry_after: float | None = None,
         permanent: bool = False,
-    ) -> str:
-        """Record a failed attempt; return the new status (pending again, or failed for good).
+        token: str | None = None,
+    ) -> str | None:
+        """Record a failed attempt; return the new status (pending again, or failed for good),
+        or None when `token` no longer holds the claim (another worker took the row over: its
+        outcome stands, this one changes nothing).
 
         The next attempt is at `retry_at` if given, else `retry_after` seconds from now (Telegram's
         flood-control hint), else after an exponential backoff: base * 2**(attempts-1), capped.
-        After `max_attempts` attempts the message fails for good.
+        The message fails for good when the error is permanent, when the retry budget since its
+        first attempt is spent, or after `max_attempts` attempts if that is set.
         """
         now = self.clock()
         o = schema.outbox
         with self.db.transaction() as conn:
-            attempts = conn.execute(sa.select(o.c.attempts).where(o.c.id == message_id)).scalar()
-            if attempts is None:
+            row = conn.execute(
+                sa.select(o.c.attempts, o.c.first_attempt_at, o.c.claim_token, o.c.status)
+                .where(o.c.id == message_id)
+            ).first()
+            if row is None:
                 return FAILED
-            if permanent or attempts >= self.max_attempts:
+            if token is not None and (row.claim_token != token or row.status != SENDING):
+                return None
+            attempts, first = row.attempts, row.first_attempt_at or now
+            spent = now - first >= self.retry_budget
+            capped = self.max_attempts is not None and attempts >= self.max_attempts
+            if permanent or spent or capped:
                 status, not_before = FAILED, now
             else:
                 status = PENDING
@@ -220,14 +279,15 @@ class Outbox:
                     not_before = now + timedelta(seconds=max(0.0, retry_after))
                 else:
                     not_before = now + timedelta(seconds=self.backoff(attempts))
-            conn.execute(
+            guard = [o.c.id == message_id] + ([o.c.claim_token == token] if token else [])
+            updated = conn.execute(
                 o.update()
-                .where(o.c.id == message_id)
+                .where(*guard)
                 .values(
                     status=status, not_before=not_before, last_error=error[:1000], claim_token=None
                 )
-            )
-        return status
+            ).rowcount
+        return status if updated else None
 
     def retry_refused(self, chat_id: int, case_id: int, kinds: Iterable[str]) -> int:
         """Make due again the messages of one case, of these kinds, that Telegram refused for
@@ -249,8 +309,55 @@ class Outbox:
                 .values(status=PENDING, not_before=self.clock(), attempts=0, claim_token=None)
             ).rowcount
 
+    # --- what became of a message (receipts, dead letters) -------------------------------------
+
+    def held(self, kinds: Iterable[str]) -> list[OutboxMessage]:
+        o = schema.outbox
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(o).where(o.c.status == HELD, o.c.kind.in_(tuple(kinds))).order_by(o.c.id)
+            ).all()
+        return [_message(r) for r in rows]
+
+    def by_keys(self, keys: Iterable[str]) -> dict[str, OutboxMessage]:
+        keys = tuple(keys)
+        if not keys:
+            return {}
+        o = schema.outbox
+        with self.db.connect() as conn:
+            rows = conn.execute(sa.select(o).where(o.c.dedupe_key.in_(keys))).all()
+        return {r.dedupe_key: _message(r) for r in rows}
+
+    def release(self, message_id: int, text: str | None = None) -> bool:
+        """held -> pending (with a new text if given); False if it was not held (any more)."""
+        o = schema.outbox
+        values = {"status": PENDING, "not_before": self.clock()} | ({"text": text} if text else {})
+        with self.db.transaction() as conn:
+            return bool(
+                conn.execute(
+                    o.update().where(o.c.id == message_id, o.c.status == HELD).values(**values)
+                ).rowcount
+            )
+
+    def unreported_failures(self, kinds: Iterable[str], limit: int = 50) -> list[OutboxMessage]:
+        """Rows that failed for good and that nobody has been told about yet (`mark_reported`)."""
+        o = schema.outbox
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(o)
+                .where(o.c.status == FAILED, o.c.reported_at.is_(None), o.c.kind.in_(tuple(kinds)))
+                .order_by(o.c.id)
+                .limit(limit)
+            ).all()
+        return [_message(r) for r in rows]
+
+    def mark_reported(self, message_id: int) -> None:
+        o = schema.outbox
+        with self.db.transaction() as conn:
+            conn.execute(o.update().where(o.c.id == message_id).values(reported_at=self.clock()))
+
     def backoff(self, attempts: int) -> float:
-        return min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        return min(self.max_delay, self.base_delay * 2.0 ** min(max(0, attempts - 1), 60))
 
     def pending_count(self) -> int:
         o = schema.outbox
@@ -306,36 +413,19 @@ class Outbox:
 
 class KindsOutbox(Outbox):
     """The same outbox table, seen through some kinds only: a worker over it delivers just those
-    (claims stay guarded, so it can run next to a worker over the whole outbox)."""
+    (claims stay guarded, so it can run next to a worker over the whole outbox; per-chat order
+    holds across kinds)."""
 
     def __init__(self, outbox: Outbox, kinds: Iterable[str]) -> None:
         super().__init__(
             outbox.db, clock=outbox.clock, base_delay=outbox.base_delay,
             max_delay=outbox.max_delay, max_attempts=outbox.max_attempts,
-            claim_timeout=outbox.claim_timeout,
+            retry_budget=outbox.retry_budget, claim_timeout=outbox.claim_timeout,
         )  # fmt: skip
         self.kinds = tuple(kinds)
 
-    def due(self, now: datetime | None = None, limit: int = 50) -> list[OutboxMessage]:
-        now = now or self.clock()
-        o = schema.outbox
-        with self.db.connect() as conn:
-            rows = conn.execute(
-                sa.select(o.c.id)
-                .where(
-                    o.c.kind.in_(self.kinds),
-                    sa.or_(
-                        sa.and_(o.c.status == PENDING, o.c.not_before <= now),
-                        sa.and_(
-                            o.c.status == SENDING,
-                            o.c.claimed_at <= now - self.claim_timeout,
-                        ),
-                    ),
-                )
-                .order_by(o.c.not_before, o.c.id)
-                .limit(limit)
-            ).all()
-        return [m for m in (self.get(row.id) for row in rows) if m is not None]
+    def _scope(self) -> list:
+        return [schema.outbox.c.kind.in_(self.kinds)]
 
 
 def _message(row: Any) -> OutboxMessage:
@@ -401,6 +491,7 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     skipped: int = 0
+    dead: list[OutboxMessage] = field(default_factory=list)  # failed for good in this run
 
 
 class OutboxWorker:
@@ -429,8 +520,11 @@ class OutboxWorker:
     async def run_once(self) -> DeliveryReport:
         report = DeliveryReport()
         for message in self.outbox.due(self.clock(), self.batch_size):
-            if self.outbox.claim(message.id, self.clock()) is None:
-                report.skipped += 1  # another worker took it
+            # None: another worker took it, or an earlier message of its chat failed just now in
+            # this run and waits for its retry (this one goes after it).
+            token = self.outbox.claim(message.id, self.clock())
+            if token is None:
+                report.skipped += 1
                 continue
             try:
                 if message.thread_id is not None:
@@ -446,10 +540,15 @@ class OutboxWorker:
                 failure = self.classify(exc)
                 status = self.outbox.mark_failed(
                     message.id, failure.description,
-                    retry_after=failure.retry_after, permanent=not failure.retryable,
+                    retry_after=failure.retry_after, permanent=not failure.retryable, token=token,
                 )  # fmt: skip
-                if status == FAILED:
+                if status is None:
+                    report.skipped += 1
+                    logger.warning("outbox %s: claim taken over while sending (%s)",
+                                   message.id, failure.description)  # fmt: skip
+                elif status == FAILED:
                     report.failed += 1
+                    report.dead.append(message)
                     logger.warning(
                         "outbox %s to %s failed for good: %s",
                         message.id,
@@ -466,6 +565,7 @@ class OutboxWorker:
                     )
                 continue
             # The at-least-once window: nothing may run between send and this commit.
-            self.outbox.mark_sent(message.id, sent_id)
+            if not self.outbox.mark_sent(message.id, sent_id, token):
+                logger.warning("outbox %s was sent by another worker too (a stale claim)", message.id)
             report.sent += 1
         return report

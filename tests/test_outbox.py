@@ -195,3 +195,122 @@ def test_classification():
             self.status_code = status
 
     assert classify_error(Http(429)).retryable and not classify_error(Http(404)).retryable
+
+
+# --- per-chat order, retry budget, claim guard -------------------------------------------------
+
+
+def default_outbox(db, clock):
+    """The production defaults (no attempt cap, a 24-hour budget)."""
+    return Outbox(db, clock=clock)
+
+
+async def test_a_transient_error_on_the_first_of_two_messages_keeps_their_order(outbox, clock):
+    first, second = enqueue(outbox, "first"), enqueue(outbox, "second")
+    other_chat = enqueue(outbox, "other", chat_id=8)
+    send = FakeSend(ServerError("bad gateway"))
+    worker = OutboxWorker(outbox, send, clock)
+    report = await worker.run_once()
+    # The second message waits behind the first one's retry; another chat is not held up.
+    assert (report.retried, report.sent) == (1, 1)
+    assert outbox.get(second).status == "pending" and outbox.get(second).attempts == 0
+    assert outbox.get(other_chat).status == "sent"
+    assert outbox.due(clock()) == []
+    clock.advance(10)
+    assert (await worker.run_once()).sent == 2
+    assert [t for c, t, *_ in send.delivered if c == 7] == ["text first", "text second"]
+    assert outbox.get(first).attempts == 2 and outbox.get(second).attempts == 1
+
+
+async def test_consecutive_messages_of_one_chat_go_in_one_run(outbox, clock):
+    for key in "abcd":
+        enqueue(outbox, key)
+    send = FakeSend()
+    assert (await OutboxWorker(outbox, send, clock).run_once()).sent == 4
+    assert [t for _, t, *_ in send.delivered] == ["text a", "text b", "text c", "text d"]
+
+
+async def test_a_message_scheduled_for_later_holds_back_nothing(outbox, clock):
+    later = enqueue(outbox, "reminder", not_before=clock() + timedelta(days=3))
+    now = enqueue(outbox, "relay")
+    send = FakeSend()
+    assert (await OutboxWorker(outbox, send, clock).run_once()).sent == 1
+    assert outbox.get(now).status == "sent" and outbox.get(later).status == "pending"
+
+
+async def test_a_later_message_cannot_be_claimed_while_an_earlier_one_is_in_flight(outbox, clock):
+    """Two workers (two processes): the second never sends message 2 while message 1 is being
+    sent by the first, so the chat's order holds across workers."""
+    first, second = enqueue(outbox, "first"), enqueue(outbox, "second")
+    assert outbox.claim(first) is not None  # worker A is sending message 1
+    assert outbox.due(clock()) == []  # worker B lists nothing for the chat
+    assert outbox.claim(second) is None  # and could not claim message 2 anyway
+    outbox.mark_sent(first, 1)
+    assert outbox.claim(second) is not None
+
+
+async def test_a_15_minute_outage_loses_nothing(db, clock):
+    outbox = default_outbox(db, clock)
+    ids = [enqueue(outbox, key) for key in ("card", "relay 1", "relay 2")]
+    send = FakeSend(*[ServerError("bad gateway")] * 40)
+    worker = OutboxWorker(outbox, send, clock)
+    started = clock()
+    while clock() - started < timedelta(minutes=15):
+        await worker.run_once()
+        clock.advance(5)
+    send.errors.clear()  # the Bot API is back
+    for _ in range(30):
+        await worker.run_once()
+        clock.advance(5)
+    assert [outbox.get(i).status for i in ids] == ["sent"] * 3
+    assert [t for _, t, *_ in send.delivered] == ["text card", "text relay 1", "text relay 2"]
+
+
+async def test_50_consecutive_429s_then_delivered_once(db, clock):
+    outbox = default_outbox(db, clock)
+    first, second = enqueue(outbox, "first"), enqueue(outbox, "second")
+    send = FakeSend(*[RetryAfter(3) for _ in range(50)])
+    worker = OutboxWorker(outbox, send, clock)
+    for _ in range(60):
+        await worker.run_once()
+        clock.advance(3)
+    assert outbox.get(first).status == outbox.get(second).status == "sent"
+    assert [t for _, t, *_ in send.delivered] == ["text first", "text second"]
+
+
+async def test_retryable_errors_fail_for_good_only_when_the_budget_is_spent(db, clock):
+    outbox = Outbox(db, clock=clock, retry_budget=timedelta(hours=24))
+    # Enqueued a week ahead (an exam reminder): the budget runs from the first attempt.
+    message_id = enqueue(outbox, not_before=clock() + timedelta(days=7))
+    clock.advance(7 * 86400)
+    send = FakeSend(*[TimeoutError()] * 10_000)
+    worker = OutboxWorker(outbox, send, clock)
+    dead = []
+    while outbox.get(message_id).status != "failed":
+        report = await worker.run_once()
+        dead += report.dead
+        clock.advance(600)
+    row = outbox.get(message_id)
+    first_attempt = datetime(2026, 9, 14, 2, 0, tzinfo=timezone.utc)  # the fixture's start + 7 days
+    gave_up = clock() - timedelta(seconds=600)
+    assert timedelta(hours=24) <= gave_up - first_attempt <= timedelta(hours=24, seconds=600)
+    assert row.attempts > 8  # many more than the old attempt cap
+    assert [m.id for m in dead] == [message_id]  # reported once, for the desk to alert
+
+
+async def test_a_stale_claim_cannot_put_a_sent_message_back_to_pending(outbox, clock):
+    """Worker A's claim goes stale (a long 429 wait); worker B takes the row over and sends it;
+    A's late failure changes nothing, so there is no third copy."""
+    message_id = enqueue(outbox)
+    token_a = outbox.claim(message_id)
+    clock.advance(5 * 60)
+    send = FakeSend()
+    assert (await OutboxWorker(outbox, send, clock).run_once()).sent == 1  # worker B
+    assert outbox.mark_failed(message_id, "TimedOut: A gave up", token=token_a) is None
+    assert outbox.get(message_id).status == "sent"
+    # A's late success does not overwrite B's record either.
+    assert outbox.mark_sent(message_id, 999, token_a) is False
+    assert outbox.get(message_id).telegram_message_id == 1001
+    clock.advance(10_000)
+    assert (await OutboxWorker(outbox, send, clock).run_once()).sent == 0
+    assert len(send.delivered) == 1

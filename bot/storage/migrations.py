@@ -57,7 +57,15 @@ def m002_exam_reminders(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=tables, checkfirst=True)
 
 
+def m003_outbox_first_attempt(conn: sa.Connection) -> None:
+    """The outbox's retry budget runs from a row's first attempt (not from its enqueueing: an
+    exam reminder is enqueued days before it is due); failures for good are reported once."""
+    add_column_if_missing(conn, schema.outbox, schema.outbox.c.first_attempt_at)
+    add_column_if_missing(conn, schema.outbox, schema.outbox.c.reported_at)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_exam_reminders,
+    m003_outbox_first_attempt,
 ]

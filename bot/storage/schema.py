@@ -122,11 +122,13 @@ outbox = sa.Table(
     sa.Column("kind", sa.String(32), nullable=False),
     sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id", ondelete="SET NULL"), index=True),
     sa.Column("reply_markup_json", sa.Text),
-    sa.Column("status", sa.String(16), nullable=False),  # pending | sending | sent | failed
+    sa.Column("status", sa.String(16), nullable=False),  # pending|sending|sent|failed|held
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("not_before", UTCDateTime, nullable=False),
     sa.Column("claimed_at", UTCDateTime),
     sa.Column("claim_token", sa.String(36)),
+    sa.Column("first_attempt_at", UTCDateTime),  # the retry budget runs from here
+    sa.Column("reported_at", UTCDateTime),  # a failure for good was reported to the desk admins
     sa.Column("sent_at", UTCDateTime),
     sa.Column("telegram_message_id", sa.BigInteger),
     sa.Column("last_error", sa.Text),
