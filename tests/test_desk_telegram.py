@@ -171,8 +171,51 @@ async def test_a_blocked_chat_fails_for_good(app, api, desk):
     api.failures = [(403, {"description": "Forbidden: bot was blocked by the user"})]
     desk.outbox.enqueue(TRAINEE, "hello", kind="relay_out", case_id=None, dedupe_key="k1")
     report = await desk_channel.deliver(app)
-    assert (report.failed, report.sent) == (1, 0)
+    # Failed for good, and the desk admins are told in private (once, without the text).
+    assert (report.failed, report.sent) == (1, 1)
     assert desk.outbox.pending_count() == 0
+    (alert,) = texts(api, ADMIN)
+    assert alert.startswith("⚠️") and "relay_out" in alert and "hello" not in alert
+    assert "blocked" in alert
+    await desk_channel.deliver(app)
+    assert len(texts(api, ADMIN)) == 1
+
+
+async def test_the_counselor_learns_whether_the_reply_was_delivered(app, api, desk):
+    """"Delivered" only once Telegram accepted the relay; "not delivered" (and why) when the
+    trainee blocked the bot, with the admins alerted and the audit trail saying so."""
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, staff_message("First reply.", MENTOR, reply_to=bot_message(card)))
+    await desk_channel.deliver(app)
+    assert texts(api, MENTOR)[-1] == t("en", "desk.relayed_ok", name="Ana", case_id=case_id)
+
+    api.failures = [(403, {"description": "Forbidden: bot was blocked by the user"})]
+    await feed(app, staff_message("Second reply.", MENTOR, reply_to=bot_message(card)))
+    await desk_channel.deliver(app)
+    assert not any(x.endswith("Second reply.") for x in texts(api, TRAINEE))
+    notice = texts(api, MENTOR)[-1]
+    assert notice.startswith("Not delivered:") and f"#{case_id}" in notice and "blocked" in notice
+    assert texts(api, MENTOR).count(t("en", "desk.relayed_ok", name="Ana", case_id=case_id)) == 1
+    assert len(texts(api, ADMIN)) == 1
+    assert "undeliverable" in [e.kind for e in desk.cases.audit(case_id)]
+
+
+async def test_a_delayed_reply_is_announced_once_then_confirmed(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    await desk_channel.deliver(app)  # the trainee is told who took the case
+    desk.outbox.base_delay = 0  # retry at the next run
+    api.failures = [(502, {"description": "Bad Gateway"})]
+    await feed(app, staff_message("Are you there?", MENTOR, reply_to=bot_message(card)))
+    await desk_channel.deliver(app)
+    delayed = [x for x in texts(api, MENTOR) if x.startswith("Not delivered yet:")]
+    assert len(delayed) == 1 and f"#{case_id}" in delayed[0]
+    for _ in range(3):
+        await desk_channel.deliver(app)
+    assert sum(x.endswith("Are you there?") for x in texts(api, TRAINEE)) == 1
+    assert texts(api, MENTOR)[-1] == t("en", "desk.relayed_ok", name="Ana", case_id=case_id)
+    assert sum(x.startswith("Not delivered yet:") for x in texts(api, MENTOR)) == 1
+    assert texts(api, ADMIN) == []
 
 
 async def test_exam_messages_are_left_to_the_exam_worker(app, api, desk):
@@ -402,19 +445,25 @@ async def test_claim_reminders_are_sent_once(app, api, desk):
     assert texts(api, ADMIN)[0].startswith("Reminder:")  # the backup person, step 1
 
 
-async def test_a_trainee_in_a_case_is_still_rate_limited(api, assistant, desk):
+async def test_a_trainee_in_a_case_is_never_throttled(api, assistant, desk):
+    """The rate limit protects the answering engine, never the relay: a person writing fast to
+    a counselor loses nothing (issue 13). Outside a case the limit still holds."""
     settings = make_settings(rate_limit_messages=2, rate_limit_window_s=3600)
     services = Services(settings=settings, assistant=assistant, users=FakeUserStore(), desk=desk)
     application = build_application(settings, services, request=api, get_updates_request=api)
     async with application:
         await feed(application, message("/human", chat_id=TRAINEE))
         case_id = desk.cases.active_case_for(TRAINEE).id
-        for n in range(4):
+        for n in range(12):
             await feed(application, message(f"more {n}", chat_id=TRAINEE))
-    relayed = [m.text for m in desk.cases.messages(case_id)]
-    assert relayed == ["", "more 0"]  # /human counted too
-    assert texts(api, TRAINEE)[-1] == t("en", "telegram.rate_limited")
-    assert assistant.calls == []
+        relayed = [m.text for m in desk.cases.messages(case_id)]
+        assert relayed == [""] + [f"more {n}" for n in range(12)]
+        assert t("en", "telegram.rate_limited") not in texts(api, TRAINEE)
+        assert assistant.calls == []
+        desk.resolve(case_id, ADMIN)
+        for n in range(3):
+            await feed(application, message(f"question {n}", chat_id=OUTSIDER))
+    assert api.texts(OUTSIDER).count(t("en", "telegram.rate_limited")) == 1
 
 
 async def test_a_reply_after_the_reopen_window_is_a_new_question(app, api, desk, assistant):

@@ -62,6 +62,11 @@ CARD_KINDS = ("card", "desk_card")
 TRAINEE_KINDS = ("ack", "relay_out", "claimed", "resolved")
 # What the desk delivered to staff that carries a trainee's name or words.
 STAFF_KINDS = ("card", "desk_card", "relay_in", "reopened", "relay_ack")
+# Failed for good, these are reported to the desk admins (not their own alerts: no loop).
+REPORTED_KINDS = (
+    "ack", "card", "desk_card", "relay_in", "relay_out", "claimed", "resolved", "reminder",
+    "reopened", "relay_ack", "note",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -275,10 +280,12 @@ class EscalationDesk:
         chat_id, thread_id = where
         lang = self.language_of(actor_id)
         name = self.shown_name(case, actor_id, chat_id) or self.tr.t(lang, "desk.hidden")
+        # The receipt is held until the relay's fate is known (`settle_deliveries`): "delivered"
+        # only once Telegram accepted the message, "not delivered" when it failed for good.
         self.outbox.enqueue(
             chat_id, self.tr.t(lang, "desk.relayed_ok", name=name, case_id=case.id),
             kind="relay_ack", case_id=case.id, dedupe_key=f"msg:{message.id}:ack",
-            thread_id=thread_id,
+            thread_id=thread_id, held=True,
         )  # fmt: skip
         return CounselorReply(case, claimed_now)
 
@@ -423,6 +430,72 @@ class EscalationDesk:
             self.outbox.retry_refused(case.chat_id, case.id, TRAINEE_KINDS) for case in cases
         )
 
+    def settle_deliveries(self) -> int:
+        """What became of the desk's messages, told to the people who need to know; returns how
+        many notices were enqueued or released. Idempotent and durable (run after every
+        delivery round): every step is keyed or guarded, so a crash in the middle repeats
+        nothing and loses nothing.
+
+        - A counselor's receipt (held since the reply) is released once the relay was delivered;
+          it says "not delivered" and why when the relay failed for good; while the relay is
+          failing but still being retried, a "not delivered yet" notice goes out once.
+        - Every desk message that failed for good is reported to the desk admins in private
+          (the case number, the kind, the recipient and the error, never the message's text)
+          and in the case's audit trail."""
+        done = 0
+        receipts = self.outbox.held(("relay_ack",))
+        relays = self.outbox.by_keys(r.dedupe_key.removesuffix(":ack") for r in receipts)
+        for receipt in receipts:
+            relay = relays.get(receipt.dedupe_key.removesuffix(":ack"))
+            lang = self.language_of(receipt.chat_id)
+            if relay is None or relay.status == "sent":
+                done += self.outbox.release(receipt.id)
+            elif relay.status == "failed":
+                text = self.tr.t(lang, "desk.relay_undeliverable", case_id=receipt.case_id,
+                                 reason=_reason(relay.last_error))  # fmt: skip
+                done += self.outbox.release(receipt.id, text)
+            elif relay.attempts >= 1 and relay.last_error and relay.status == "pending":
+                key = f"{relay.dedupe_key}:delayed"
+                if key not in self.outbox.by_keys([key]):
+                    self.outbox.enqueue(
+                        receipt.chat_id,
+                        self.tr.t(lang, "desk.relay_delayed", case_id=receipt.case_id,
+                                  reason=_reason(relay.last_error)),
+                        kind="note", case_id=receipt.case_id, dedupe_key=key,
+                        thread_id=receipt.thread_id,
+                    )  # fmt: skip
+                    done += 1
+        for dead in self.outbox.unreported_failures(REPORTED_KINDS):
+            for admin in self.roster.with_role("desk_admin"):
+                lang = _lang(admin.language)
+                self.outbox.enqueue(
+                    admin.id,
+                    self.tr.t(lang, "desk.dead_letter", case_id=dead.case_id or "—",
+                              kind=dead.kind, recipient=self._recipient(dead.chat_id, lang),
+                              reason=_reason(dead.last_error)),
+                    kind="dead_letter", case_id=dead.case_id,
+                    dedupe_key=f"dead:{dead.id}:{admin.id}",
+                )  # fmt: skip
+                done += 1
+            if dead.case_id is not None:
+                try:
+                    self.cases.record_event(dead.case_id, "undeliverable", None,
+                                            {"kind": dead.kind, "outbox": dead.id})  # fmt: skip
+                except CaseNotFound:
+                    pass
+            self.outbox.mark_reported(dead.id)
+        return done
+
+    def _recipient(self, chat_id: int, lang: str) -> str:
+        """Who a message was for, as a desk admin may read it: a staff member's name, the desk
+        group, or "trainee" (no trainee's name: the alert is about delivery, not the case)."""
+        person = self.roster.person(chat_id)
+        if person is not None:
+            return clean(person.name)
+        if chat_id == self.roster.desk.chat_id:
+            return "desk"
+        return self.tr.t(lang, "desk.actors.trainee")
+
     def send_reminders(self, minutes: int) -> list:
         """Claim reminders for cases nobody took (idempotent: each step is an audit event)."""
         from bot.escalation.reminders import send_reminders
@@ -477,6 +550,12 @@ def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
                         (label("resolve"), f"desk:resolve:{case.id}")])  # fmt: skip
     return buttons([(label("resolve"), f"desk:resolve:{case.id}"),
                     (label("reassign"), f"desk:reassign:{case.id}")])  # fmt: skip
+
+
+def _reason(error: str | None) -> str:
+    """The first line of a delivery error, short (for a notice)."""
+    first = (error or "?").splitlines()[0]
+    return first if len(first) <= 160 else first[:157] + "..."
 
 
 def _lang(language: str | None) -> str:

@@ -391,3 +391,21 @@ async def test_asked_in_a_group_before_ever_writing_to_the_bot_the_case_arrives_
     )
     await puente.trainee_sends("/start")
     await puente.message_with(TRAINEE, "Thank you, Sofía")
+
+
+async def test_a_blocked_trainee_is_shown_to_the_counselor_as_undeliverable(puente):
+    """Telegram answers 403 for the trainee's chat: the counselor reads "not delivered" and why
+    (never "delivered"), and the desk admin gets an alert in private, without the text."""
+    case_id, card = await open_case_with_the_mentor(puente)
+    await claim(puente, case_id, card)
+    puente.emulator.fail("sendMessage", status=403, chat_id=TRAINEE,
+                         description="Forbidden: bot was blocked by the user")  # fmt: skip
+    await puente.staff_sends(MENTOR, "Can we talk today?", reply_to_message_id=card["message_id"])
+    notice = await puente.message_with(MENTOR, "Not delivered:")
+    assert f"#{case_id}" in notice["text"] and "blocked" in notice["text"]
+    alert = await puente.message_with(ADMIN, "⚠️")
+    assert f"#{case_id}" in alert["text"] and "Can we talk" not in alert["text"]
+    assert not [x for x in puente.texts(TRAINEE) if x.endswith("Can we talk today?")]
+    delivered = t("en", "desk.relayed_ok", name="Sofía", case_id=case_id)
+    assert delivered not in puente.texts(MENTOR)
+    assert not [x for x in puente.texts(DESK_CHAT) if "Can we talk" in x]  # nothing in the group

@@ -72,7 +72,9 @@ async def deliver(application: Application) -> DeliveryReport | None:
             for name in ("sent", "retried", "failed", "skipped"):
                 setattr(total, name, getattr(total, name) + getattr(report, name))
             busy = report.sent + report.retried + report.failed >= BATCH
-            if not (state.again or busy):
+            # Receipts to counselors and dead letters to the admins, from what just happened.
+            settled = await asyncio.to_thread(desk.settle_deliveries)
+            if not (state.again or busy or settled):
                 break
     if total.sent or total.retried or total.failed:
         logger.debug("outbox: %s", total)

@@ -29,7 +29,7 @@ BATCH = 20  # outbox rows per worker run; a full batch means "run again at once"
 # reminders have their own kinds and their own worker (channels/telegram/exams.py).
 DESK_KINDS = (
     "ack", "card", "desk_card", "relay_in", "relay_out", "claimed", "resolved", "reminder",
-    "reopened", "relay_ack", "note",
+    "reopened", "relay_ack", "note", "dead_letter",
 )  # fmt: skip
 
 

@@ -24,7 +24,6 @@ from bot.escalation.cases import (
 from bot.escalation.roster import Person
 from bot.i18n import t
 
-from .. import messages
 from ..common import reply, services_of, ui_language
 from .cards import _update_cards
 from .delivery import _kick
@@ -102,8 +101,9 @@ async def _trainee_writes(
     case = await asyncio.to_thread(desk.active_case, user.id)
     if case is None and (reply_case is None or reply_case.status != RESOLVED):
         return False
-    # Only the messages the desk takes count here; the others meet the rate limit in group -1.
-    await messages.enforce_rate_limit(update, context)  # raises ApplicationHandlerStop if over
+    # No rate limit here: it protects the answering engine, never a conversation with a person
+    # (a trainee writing fast to a counselor loses nothing). Messages Puente answers meet the
+    # limit in group -1.
     # Every message is triaged, inside a case too, and before it is relayed anywhere: a crisis
     # makes the case a crisis case first (counselors only, nothing of it in the desk group).
     assistant = services_of(context).assistant
