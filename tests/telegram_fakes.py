@@ -176,7 +176,7 @@ class FakeDesk:
         self.forgotten.append(user_id)
         return Forgotten([], [])
 
-    def send_reminders(self, minutes):
+    def send_reminders(self, minutes, crisis_minutes=5):
         return []
 
     def chat_opened(self, user_id):

@@ -8,11 +8,16 @@ from pathlib import Path
 import pytest
 
 from bot.escalation.cases import CaseNotFound, CaseStore, InvalidTransition, NotAllowed
-from bot.escalation.relay import notify_new_case, notify_resolved, relay_to_trainee
+from bot.escalation.relay import (
+    case_card,
+    notify_new_case,
+    notify_resolved,
+    relay_to_trainee,
+)
 from bot.escalation.reminders import due_reminders, send_reminders
 from bot.escalation.roster import load_roster
 from bot.escalation.routing import reply_promise, route
-from bot.i18n import Translator
+from bot.i18n import Translator, t
 from bot.outbox import Outbox
 from bot.storage import Database
 from tests.pg import database_url, pg_server  # noqa: F401 - fixtures
@@ -306,3 +311,79 @@ def test_human_with_nothing_said_yet_asks_what_it_is_about(db, clock):
     assert f"#{case.id}" in again.reply and "Escribe aquí tu mensaje" in again.reply
     assert len(service.cases.messages(case.id)) == before
     assert service.outbox.get(2) is None  # nothing relayed to anyone
+
+
+def test_an_unclaimed_crisis_is_reminded_every_few_minutes_until_claimed(desk, db, clock):
+    """A crisis runs on the urgent interval (not 30 minutes): the routed people and the backup
+    after 5 minutes, then everyone and the desk at every further interval, until claimed; its
+    card never promises an answer "by tomorrow"."""
+    tr, outbox = Translator(), Outbox(db, clock=clock)
+    case = open_case(desk, reason="crisis", topic="wellbeing")
+    routing = route(case, ROSTER, clock())
+    desk.record_routing(case.id, routing)
+    card = case_card(tr, "en", case, routing, "tomorrow at 10:00")
+    assert "tomorrow" not in card and t("en", "desk.card.promise_urgent") in card
+    clock.advance(minutes=4)
+    assert send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30) == []
+    clock.advance(minutes=1)
+    first = send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)
+    assert [(r.step, r.desk_chat) for r in first] == [(1, False)]
+    assert NIGHT in first[0].recipients  # the backup
+    reminder = outbox.get(max(r.id for r in outbox.due(clock(), 100)))
+    assert reminder.text.startswith("🚨") and reminder.reply_markup  # with the claim buttons
+    steps = []
+    for _ in range(4):
+        clock.advance(minutes=5)
+        steps += [(r.step, r.desk_chat) for r in
+                  send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)]  # fmt: skip
+        assert send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30) == []
+    assert steps == [(2, True), (3, True), (4, True), (5, True)]
+    # A restart after a long outage sends the latest step only, not every missed one.
+    clock.advance(minutes=30)
+    restarted = CaseStore(db, roster=ROSTER, clock=clock)
+    assert [r.step for r in send_reminders(restarted, ROSTER, outbox, tr, now=clock(),
+                                            minutes=30)] == [11]  # fmt: skip
+    desk.claim(case.id, COUNSELOR)
+    clock.advance(hours=1)
+    assert send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30) == []
+
+
+def test_two_state_changes_at_once_do_not_lose_an_update(desk, db):
+    """PostgreSQL runs transactions side by side: a resolve that read the case while another
+    transaction was resolving it would resolve it a second time (a lost update). The first read
+    of a state change locks the row, so the second one sees the case resolved and is refused."""
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    from bot.storage import schema
+
+    if db.is_sqlite:
+        pytest.skip("SQLite serializes write transactions (BEGIN IMMEDIATE)")
+    case = open_case(desk)
+    desk.claim(case.id, COUNSELOR)
+    outcome: list = []
+
+    def resolve():
+        try:
+            outcome.append(desk.resolve(case.id, COUNSELOR))
+        except InvalidTransition as exc:
+            outcome.append(exc)
+
+    with db.transaction() as first:  # someone else resolving it right now
+        desk._get(first, case.id, lock=True)
+        first.execute(schema.cases.update().where(schema.cases.c.id == case.id)
+                      .values(status="resolved"))  # fmt: skip
+        second = threading.Thread(target=resolve)
+        second.start()
+        deadline = time.monotonic() + 20
+        with db.connect() as watch:  # wait until the second transaction waits for the row
+            while not watch.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            )).scalar():  # fmt: skip
+                assert time.monotonic() < deadline, "the second resolve never waited"
+                watch.rollback()
+    second.join(20)
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidTransition)
+    assert kinds(desk, case.id).count("resolved") == 0  # only the raw update above resolved it

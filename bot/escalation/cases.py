@@ -235,7 +235,7 @@ class CaseStore:
     def record_routing(self, case_id: int, routing: Routing) -> Case:
         """Remember who was told (they may claim a sensitive case) and why."""
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             routed = sorted(set(case.routed_to) | set(routing.recipient_ids))
             self._update(conn, case_id, routed_to=routed, urgent=case.urgent or routing.urgent)
             self._event(
@@ -249,7 +249,7 @@ class CaseStore:
         """Take a case. Claiming your own case again changes nothing (a double tap)."""
         now = self.clock()
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             if case.status in (CLAIMED, REOPENED) and case.assigned_to == counselor_id:
                 return case
             if case.status not in (OPEN, REOPENED) or case.assigned_to is not None:
@@ -271,7 +271,7 @@ class CaseStore:
         """Hand an active case to someone else: `by` may reassign it and `to` may take it now
         (on the roster, on duty, allowed for this case)."""
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             if not case.active:
                 raise InvalidTransition(case, "reassign")
             self._authorize(conn, case, by, "reassign")
@@ -291,7 +291,7 @@ class CaseStore:
         """A crisis written inside a case: from now on the case is a crisis (sensitive, urgent),
         whatever it was opened for, so only counselors and desk admins may take it."""
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             values: dict[str, Any] = dict(reason="crisis", sensitive=True, urgent=True)
             if self.roster is not None:
                 crisis = dataclasses.replace(case, reason="crisis", sensitive=True)
@@ -313,7 +313,7 @@ class CaseStore:
         """Puente takes an active case back from its assignee (removed from the roster): it is
         waiting again, so reminders and routing start over."""
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             if not case.active:
                 raise InvalidTransition(case, "unassign")
             status = OPEN if case.round == 0 else REOPENED
@@ -327,7 +327,7 @@ class CaseStore:
 
     def resolve(self, case_id: int, by: int) -> Case:
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             if case.status not in (CLAIMED, REOPENED):
                 raise InvalidTransition(case, "resolve")
             self._authorize(conn, case, by, "resolve")
@@ -339,7 +339,7 @@ class CaseStore:
     def close_forgotten(self, case_id: int, by: int) -> Case:
         """The trainee asked to be forgotten: their active case is closed (no rating asked)."""
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             self._authorize(conn, case, by, "forget")
             if not case.active:
                 raise InvalidTransition(case, "close")
@@ -350,7 +350,7 @@ class CaseStore:
     def reopen(self, case_id: int, by: int) -> Case:
         """Reopen a resolved case, only within the reopen window."""
         with self.db.transaction() as conn:
-            return self._reopen(conn, self._get(conn, case_id), by)
+            return self._reopen(conn, self._get(conn, case_id, lock=True), by)
 
     def add_message(self, case_id: int, direction: str, author: int, text: str) -> CaseMessage:
         """Record a relayed message. The trainee writing to a resolved case reopens it (within the
@@ -360,7 +360,7 @@ class CaseStore:
             raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
         now = self.clock()
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             if direction == "in":
                 self._authorize(conn, case, author, "message")
                 if case.status == RESOLVED:
@@ -387,7 +387,7 @@ class CaseStore:
         if not isinstance(score, int) or not 1 <= score <= 5:
             raise ValueError(f"a rating is 1..5, not {score!r}")
         with self.db.transaction() as conn:
-            case = self._get(conn, case_id)
+            case = self._get(conn, case_id, lock=True)
             if case.status != RESOLVED or case.rating is not None:
                 raise InvalidTransition(case, "rate")
             if by is not None or self.roster is not None:
@@ -468,12 +468,15 @@ class CaseStore:
             )
         return _case(row) if row else None
 
-    def _get(self, conn: sa.Connection, case_id: int) -> Case:
-        row = (
-            conn.execute(sa.select(schema.cases).where(schema.cases.c.id == case_id))
-            .mappings()
-            .first()
-        )
+    def _get(self, conn: sa.Connection, case_id: int, *, lock: bool = False) -> Case:
+        """The case as stored. `lock`: the first read of a state change holds the row until the
+        transaction ends (SELECT ... FOR UPDATE on PostgreSQL, where two resolves or reassigns
+        at once would otherwise both read the old state and one update would be lost; SQLite's
+        write transactions are already serialized by BEGIN IMMEDIATE)."""
+        query = sa.select(schema.cases).where(schema.cases.c.id == case_id)
+        if lock:
+            query = query.with_for_update()
+        row = conn.execute(query).mappings().first()
         if row is None:
             raise CaseNotFound(case_id)
         return _case(row)

@@ -85,7 +85,9 @@ def case_card(
         parts.append(t("sources", sources=", ".join(case.sources)))
     if routing is not None:
         parts.append(t("routing", why=routing.reason))
-    if when:
+    if case.urgent:  # never "by tomorrow at 10:00" for a crisis
+        parts.append(t("promise_urgent"))
+    elif when:
         parts.append(t("promise", when=when))
     parts.append(t("how_to_reply"))
     return "\n\n".join(parts)

@@ -4,6 +4,11 @@ Step 1, after `claim_reminder_minutes`: the people it was routed to, and the bac
 Step 2, after twice that: the desk chat. Each step is recorded as a "reminded" audit event with the
 case's round, so running this again (every minute, or after a restart) repeats nothing; the
 outbox's dedupe keys make the enqueue itself idempotent too.
+
+An urgent case (a crisis) runs on `crisis_reminder_minutes` (5) instead, and never goes quiet:
+step 1 after one interval (the routed people and the backup), then at every further interval
+step n (the routed people, the backup and the desk chat) until someone claims it. After a
+restart only the latest step due is sent, not the ones missed.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.escalation.cases import Case, CaseStore
+from bot.escalation.relay import _claim_buttons
 from bot.escalation.roster import Roster
 from bot.i18n import Translator
 from bot.outbox import Outbox
@@ -26,7 +32,9 @@ class Reminder:
     waited_minutes: int
 
 
-def due_reminders(desk: CaseStore, roster: Roster, *, now: datetime, minutes: int) -> list[Reminder]:
+def due_reminders(
+    desk: CaseStore, roster: Roster, *, now: datetime, minutes: int, crisis_minutes: int = 5
+) -> list[Reminder]:
     due: list[Reminder] = []
     for case in desk.unclaimed():
         waited = now - case.waiting_since
@@ -37,10 +45,15 @@ def due_reminders(desk: CaseStore, roster: Roster, *, now: datetime, minutes: in
             elif event.kind == "reminded" and event.detail.get("round") == case.round:
                 done.add(event.detail.get("step"))
         waited_minutes = int(waited.total_seconds() // 60)
+        people = list(case.routed_to)
+        if roster.backup_id is not None and roster.backup_id not in people:
+            people.append(roster.backup_id)
+        if case.urgent:
+            step = int(waited // timedelta(minutes=max(1, crisis_minutes)))
+            if step >= 1 and step not in done:
+                due.append(Reminder(case, step, people, step >= 2, waited_minutes))
+            continue
         if waited >= timedelta(minutes=minutes) and 1 not in done:
-            people = list(case.routed_to)
-            if roster.backup_id is not None and roster.backup_id not in people:
-                people.append(roster.backup_id)
             due.append(Reminder(case, 1, people, False, waited_minutes))
         if waited >= timedelta(minutes=2 * minutes) and 2 not in done:
             due.append(Reminder(case, 2, [], True, waited_minutes))
@@ -48,33 +61,42 @@ def due_reminders(desk: CaseStore, roster: Roster, *, now: datetime, minutes: in
 
 
 def send_reminders(
-    desk: CaseStore, roster: Roster, outbox: Outbox, tr: Translator, *, now: datetime, minutes: int
-) -> list[Reminder]:
+    desk: CaseStore, roster: Roster, outbox: Outbox, tr: Translator, *, now: datetime,
+    minutes: int, crisis_minutes: int = 5,
+) -> list[Reminder]:  # fmt: skip
     """Enqueue the due reminders and record each step; returns what was sent."""
     sent = []
-    for reminder in due_reminders(desk, roster, now=now, minutes=minutes):
+    due = due_reminders(desk, roster, now=now, minutes=minutes, crisis_minutes=crisis_minutes)
+    for reminder in due:
         case = reminder.case
+        counselor_key, desk_key = (
+            ("desk.reminder_crisis", "desk.reminder_crisis")
+            if case.urgent
+            else ("desk.reminder_counselor", "desk.reminder_desk")
+        )
         since = int(case.waiting_since.timestamp())  # a case taken back waits anew
         key = f"case:{case.id}:r{case.round}:w{since}:remind{reminder.step}"
         for person_id in reminder.recipients:
             person = roster.person(person_id)
             lang = person.language if person else roster.desk.language
             text = tr.t(
-                lang, "desk.reminder_counselor", case_id=case.id,
+                lang, counselor_key, case_id=case.id,
                 reason=tr.t(lang, f"desk.reasons.{case.reason}"), minutes=reminder.waited_minutes,
             )  # fmt: skip
             outbox.enqueue(
-                person_id, text, kind="reminder", case_id=case.id, dedupe_key=f"{key}:{person_id}"
-            )
+                person_id, text, kind="reminder", case_id=case.id, dedupe_key=f"{key}:{person_id}",
+                reply_markup_json=_claim_buttons(tr, lang, case) if case.urgent else None,
+            )  # fmt: skip
         if reminder.desk_chat:
             lang = roster.desk.language
             text = tr.t(
-                lang, "desk.reminder_desk", case_id=case.id,
+                lang, desk_key, case_id=case.id,
                 reason=tr.t(lang, f"desk.reasons.{case.reason}"), minutes=reminder.waited_minutes,
             )  # fmt: skip
             outbox.enqueue(
                 roster.desk.chat_id, text, kind="reminder", case_id=case.id,
                 dedupe_key=f"{key}:desk", thread_id=roster.desk.thread_id,
+                reply_markup_json=_claim_buttons(tr, lang, case) if case.urgent else None,
             )  # fmt: skip
         desk.record_event(
             case.id, "reminded", None,

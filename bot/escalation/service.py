@@ -496,13 +496,15 @@ class EscalationDesk:
             return "desk"
         return self.tr.t(lang, "desk.actors.trainee")
 
-    def send_reminders(self, minutes: int) -> list:
-        """Claim reminders for cases nobody took (idempotent: each step is an audit event)."""
+    def send_reminders(self, minutes: int, crisis_minutes: int = 5) -> list:
+        """Claim reminders for cases nobody took (idempotent: each step is an audit event); a
+        crisis every `crisis_minutes` until claimed."""
         from bot.escalation.reminders import send_reminders
 
         return send_reminders(
-            self.cases, self.roster, self.outbox, self.tr, now=self.clock(), minutes=minutes
-        )
+            self.cases, self.roster, self.outbox, self.tr, now=self.clock(), minutes=minutes,
+            crisis_minutes=crisis_minutes,
+        )  # fmt: skip
 
     # --- the roster ---------------------------------------------------------------------------
 

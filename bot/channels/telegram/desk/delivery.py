@@ -113,8 +113,10 @@ async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
     desk = desk_of(application)
     if desk is None:
         return
-    minutes = services_of(context).settings.claim_reminder_minutes
-    sent = await asyncio.to_thread(desk.send_reminders, minutes)
+    settings = services_of(context).settings
+    sent = await asyncio.to_thread(
+        desk.send_reminders, settings.claim_reminder_minutes, settings.crisis_reminder_minutes
+    )
     if sent:
         logger.info("claim reminders: %s", [(r.case.id, r.step) for r in sent])
         await _kick(application)
