@@ -80,6 +80,7 @@ class OutboxMessage:
     not_before: datetime
     telegram_message_id: int | None
     last_error: str | None
+    copy_from: tuple[int, int] | None = None  # (chat, message): send a copy of that message
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,12 @@ class Outbox:
         not_before: datetime | None = None,
         thread_id: int | None = None,
         held: bool = False,
+        copy_from: tuple[int, int] | None = None,
     ) -> int:
         """Store a message; return its id. A second call with the same key returns the first id.
-        `held`: stored but not sent until `release()`."""
+        `held`: stored but not sent until `release()`. `copy_from` (chat id, message id): the
+        message sent is a copy of that one (a photo, a voice note...); `text` then describes it
+        (for logs and the case history)."""
         existing = self._id_for_key(dedupe_key)
         if existing is not None:
             return existing
@@ -166,6 +170,7 @@ class Outbox:
         values = {
             "dedupe_key": dedupe_key, "chat_id": chat_id, "thread_id": thread_id, "text": text, "kind": kind,
             "case_id": case_id, "reply_markup_json": reply_markup_json, "status": HELD if held else PENDING, "attempts": 0,
+            "copy_from": f"{copy_from[0]}:{copy_from[1]}" if copy_from else None,
             "not_before": not_before or now, "created_at": now,
         }  # fmt: skip
         try:
@@ -435,7 +440,15 @@ def _message(row: Any) -> OutboxMessage:
         reply_markup=json.loads(row.reply_markup_json) if row.reply_markup_json else None,
         status=row.status, attempts=row.attempts, not_before=row.not_before,
         telegram_message_id=row.telegram_message_id, last_error=row.last_error,
+        copy_from=_pair(row.copy_from),
     )  # fmt: skip
+
+
+def _pair(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    chat, _, message = value.partition(":")
+    return int(chat), int(message)
 
 
 # --- error classification --------------------------------------------------
@@ -497,7 +510,8 @@ class DeliveryReport:
 class OutboxWorker:
     """Delivers due messages through `send(chat_id, text, reply_markup)` -> message id.
 
-    A row with a forum topic is sent as `send(chat_id, text, reply_markup, thread_id=...)`.
+    A row with a forum topic is sent as `send(chat_id, text, reply_markup, thread_id=...)`, a
+    copy of a message with `copy_from=(chat_id, message_id)`.
     `reply_markup` is the stored JSON, decoded (a dict) or None; the adapter turns it into its
     own keyboard type. Run `run_once()` from a periodic job (python-telegram-bot's JobQueue).
     """
@@ -526,16 +540,15 @@ class OutboxWorker:
             if token is None:
                 report.skipped += 1
                 continue
+            options: dict[str, Any] = {}
+            if message.thread_id is not None:
+                options["thread_id"] = message.thread_id
+            if message.copy_from is not None:
+                options["copy_from"] = message.copy_from
             try:
-                if message.thread_id is not None:
-                    sent_id = await self.send(
-                        message.chat_id,
-                        message.text,
-                        message.reply_markup,
-                        thread_id=message.thread_id,
-                    )
-                else:
-                    sent_id = await self.send(message.chat_id, message.text, message.reply_markup)
+                sent_id = await self.send(
+                    message.chat_id, message.text, message.reply_markup, **options
+                )
             except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
                 failure = self.classify(exc)
                 status = self.outbox.mark_failed(

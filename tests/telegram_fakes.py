@@ -169,7 +169,7 @@ class FakeDesk:
     def sending_to(self, chat_id):
         return False
 
-    def trainee_message(self, user_id, text, *, replying_to=None):
+    def trainee_message(self, user_id, text, *, replying_to=None, crisis=False, copy_from=None):
         return None
 
     def forget(self, user_id):

@@ -772,3 +772,12 @@ async def test_the_desk_gets_the_askers_username_for_mentors_listed_by_username(
     assert opened["username"] == "sofia_hmo" and opened["private"] is True
     await feed(app, message("/human", chat_id=62))
     assert desk.requests[-1]["username"] is None
+
+
+async def test_a_caption_is_read_as_the_message(app, api, assistant):
+    """A photo of a form with a question under it is answered; a danger said in a caption
+    reaches triage like any message (it used to get "Puente reads text only")."""
+    photo = [{"file_id": "p", "file_unique_id": "p", "width": 1, "height": 1}]
+    await feed(app, message(language_code="es", photo=photo, caption="¿Dónde entrego esto?"))
+    assert [c[0] for c in assistant.calls] == ["¿Dónde entrego esto?"]
+    assert t("es", "telegram.text_only") not in api.texts()

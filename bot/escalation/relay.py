@@ -192,18 +192,28 @@ def notify_crisis_in_case(
 
 
 def relay_to_trainee(
-    case: Case, counselor: Person | None, message: CaseMessage, outbox: Outbox, tr: Translator
-) -> int:
+    case: Case, counselor: Person | None, message: CaseMessage, outbox: Outbox, tr: Translator,
+    *, copy_from: tuple[int, int] | None = None,
+) -> int:  # fmt: skip
+    """The counselor's message to the trainee; with `copy_from` (a photo, a voice note...), a copy
+    of it right after (the per-chat order keeps the two together)."""
     name = counselor.name if counselor else ""
     text = tr.t(case.language, "desk.from_counselor", name=name, text=message.text)
-    return outbox.enqueue(
+    first = outbox.enqueue(
         case.chat_id, text, kind="relay_out", case_id=case.id, dedupe_key=f"msg:{message.id}"
     )
+    if copy_from is not None:
+        outbox.enqueue(
+            case.chat_id, message.text, kind="relay_out", case_id=case.id,
+            dedupe_key=f"msg:{message.id}:copy", copy_from=copy_from,
+        )  # fmt: skip
+    return first
 
 
 def relay_to_counselors(
-    case: Case, message: CaseMessage, roster: Roster, outbox: Outbox, tr: Translator
-) -> list[int]:
+    case: Case, message: CaseMessage, roster: Roster, outbox: Outbox, tr: Translator,
+    *, copy_from: tuple[int, int] | None = None,
+) -> list[int]:  # fmt: skip
     """A trainee's new message: to the assignee, else to everyone the case was routed to."""
     targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
     ids = []
@@ -221,6 +231,11 @@ def relay_to_counselors(
                 dedupe_key=f"msg:{message.id}:to:{person_id}",
             )  # fmt: skip
         )
+        if copy_from is not None:  # to people in private only: never a group
+            outbox.enqueue(
+                person_id, clean(message.text), kind="relay_in", case_id=case.id,
+                dedupe_key=f"msg:{message.id}:to:{person_id}:copy", copy_from=copy_from,
+            )  # fmt: skip
     return ids
 
 

@@ -265,8 +265,9 @@ class EscalationDesk:
         return case, [p for p in people if p.id != actor_id]
 
     def reply(
-        self, case_id: int, actor_id: int, text: str, where: tuple[int, int | None]
-    ) -> CounselorReply:
+        self, case_id: int, actor_id: int, text: str, where: tuple[int, int | None],
+        copy_from: tuple[int, int] | None = None,
+    ) -> CounselorReply:  # fmt: skip
         """A counselor's message to the trainee (claiming an unclaimed case); a confirmation
         goes to the chat they wrote in, without the trainee's name if that is a group and the
         case is sensitive."""
@@ -276,7 +277,7 @@ class EscalationDesk:
             case = self.claim(case.id, actor_id)  # whoever answers first takes the case
         message = self.cases.add_message(case.id, "out", actor_id, text)
         person = self.roster.person(actor_id)
-        relay_to_trainee(case, person, message, self.outbox, self.tr)
+        relay_to_trainee(case, person, message, self.outbox, self.tr, copy_from=copy_from)
         chat_id, thread_id = where
         lang = self.language_of(actor_id)
         name = self.shown_name(case, actor_id, chat_id) or self.tr.t(lang, "desk.hidden")
@@ -338,12 +339,15 @@ class EscalationDesk:
         return self.cases.active_case_for(user_id)
 
     def trainee_message(
-        self, user_id: int, text: str, *, replying_to: Case | None = None, crisis: bool = False
-    ) -> TraineeMessage | None:
+        self, user_id: int, text: str, *, replying_to: Case | None = None, crisis: bool = False,
+        copy_from: tuple[int, int] | None = None,
+    ) -> TraineeMessage | None:  # fmt: skip
         """The trainee's message goes to their active case, or reopens the resolved case they
         replied to (within the window). None: not the desk's business (Puente answers).
         `crisis` (triage said so): the case becomes a crisis case, with urgent cards to the
-        counselors on duty, before the message is relayed anywhere."""
+        counselors on duty, before the message is relayed anywhere. `copy_from` (chat, message):
+        a photo, voice note, document or location, copied to the counselors after `text` (which
+        says what it is, with its caption); never to the desk group of a sensitive case."""
         case = self.cases.active_case_for(user_id)
         if case is None and replying_to is not None and replying_to.status == RESOLVED:
             case = replying_to
@@ -355,15 +359,19 @@ class EscalationDesk:
         except InvalidTransition:
             return None  # the reopen window has passed: a new question for Puente
         case = self.crisis_in_case(case.id, message.id, text) if crisis else self.cases.get(case.id)
-        self._relay_in(case, message, reopening=reopening)
+        self._relay_in(case, message, reopening=reopening, copy_from=copy_from)
         return TraineeMessage(case, message, reopening)
 
-    def _relay_in(self, case: Case, message: CaseMessage, *, reopening: bool) -> None:
+    def _relay_in(
+        self, case: Case, message: CaseMessage, *, reopening: bool,
+        copy_from: tuple[int, int] | None = None,
+    ) -> None:  # fmt: skip
         """Relay a trainee's message to whoever handles the case; with nobody routed, to the desk
         chat (for a sensitive case without name or text, as its first card there)."""
         if case.assigned_to or case.routed_to:
             targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
-            relay_to_counselors(case, message, self.roster, self.outbox, self.tr)
+            relay_to_counselors(case, message, self.roster, self.outbox, self.tr,
+                                copy_from=copy_from)  # fmt: skip
         else:
             targets = []
             lang = _lang(self.roster.desk.language)
@@ -376,6 +384,12 @@ class EscalationDesk:
                 self.roster.desk.chat_id, text, kind="relay_in", case_id=case.id,
                 dedupe_key=f"msg:{message.id}:desk", thread_id=self.roster.desk.thread_id,
             )  # fmt: skip
+            if copy_from is not None and not case.sensitive:  # nothing of a sensitive case
+                self.outbox.enqueue(
+                    self.roster.desk.chat_id, clean(message.text), kind="relay_in",
+                    case_id=case.id, dedupe_key=f"msg:{message.id}:desk:copy",
+                    thread_id=self.roster.desk.thread_id, copy_from=copy_from,
+                )  # fmt: skip
         if reopening:
             for person_id in targets:
                 lang = self.language_of(person_id)

@@ -64,8 +64,14 @@ def m003_outbox_first_attempt(conn: sa.Connection) -> None:
     add_column_if_missing(conn, schema.outbox, schema.outbox.c.reported_at)
 
 
+def m004_outbox_copies(conn: sa.Connection) -> None:
+    """Relayed photos, voice notes, documents and locations: the outbox sends a copy."""
+    add_column_if_missing(conn, schema.outbox, schema.outbox.c.copy_from)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_exam_reminders,
     m003_outbox_first_attempt,
+    m004_outbox_copies,
 ]

@@ -129,6 +129,7 @@ outbox = sa.Table(
     sa.Column("claim_token", sa.String(36)),
     sa.Column("first_attempt_at", UTCDateTime),  # the retry budget runs from here
     sa.Column("reported_at", UTCDateTime),  # a failure for good was reported to the desk admins
+    sa.Column("copy_from", sa.String(48)),  # "chat:message": send a copy of that message
     sa.Column("sent_at", UTCDateTime),
     sa.Column("telegram_message_id", sa.BigInteger),
     sa.Column("last_error", sa.Text),

@@ -88,12 +88,21 @@ class Puente:
         """Wait for the bot's message in chat_id containing text; return it."""
 
         def find():
-            return next((m for m in self.emulator.bot_messages(chat_id) if text in m["text"]), None)
+            messages = self.emulator.bot_messages(chat_id)
+            return next((m for m in messages if text in m.get("text", "")), None)
 
         return await self.emulator.await_for(find, what=f"{text!r} in chat {chat_id}")
 
     def texts(self, chat_id: int) -> list[str]:
-        return [m["text"] for m in self.emulator.bot_messages(chat_id)]
+        return [m["text"] for m in self.emulator.bot_messages(chat_id) if "text" in m]
+
+    async def copy_with(self, chat_id: int, field: str) -> dict:
+        """Wait for the bot's message in chat_id carrying `field` (a copied photo, voice...)."""
+
+        def find():
+            return next((m for m in self.emulator.bot_messages(chat_id) if field in m), None)
+
+        return await self.emulator.await_for(find, what=f"a {field} in chat {chat_id}")
 
     def outbox_rows(self, kind: str) -> list:
         o = schema.outbox
@@ -409,3 +418,37 @@ async def test_a_blocked_trainee_is_shown_to_the_counselor_as_undeliverable(puen
     delivered = t("en", "desk.relayed_ok", name="Sofía", case_id=case_id)
     assert delivered not in puente.texts(MENTOR)
     assert not [x for x in puente.texts(DESK_CHAT) if "Can we talk" in x]  # nothing in the group
+
+
+PHOTO = [{"file_id": "ph1", "file_unique_id": "u1", "width": 90, "height": 90}]
+VOICE = {"file_id": "vo1", "file_unique_id": "u2", "duration": 2, "mime_type": "audio/ogg"}
+
+
+async def test_photos_and_voice_notes_are_relayed_both_ways_with_their_captions(puente):
+    """Inside a case a photo with a caption and a voice note reach the counselor (a line saying
+    what it is, then the copy), and a counselor's photo reaches the trainee; nothing is
+    refused as "text only" and Puente does not answer them."""
+    case_id, card = await open_case_with_the_mentor(puente)
+    await claim(puente, case_id, card)
+    calls = len(puente.assistant.calls)
+
+    await puente.trainee_sends(None, photo=PHOTO, caption="the lab door is locked")
+    line = await puente.message_with(MENTOR, "the lab door is locked")
+    assert f"#{case_id}" in line["text"] and "photo" in line["text"]
+    copy = await puente.copy_with(MENTOR, "photo")
+    assert copy["caption"] == "the lab door is locked" and copy["message_id"] > line["message_id"]
+
+    await puente.trainee_sends(None, voice=VOICE)
+    await puente.message_with(MENTOR, "🎤 voice")
+    await puente.copy_with(MENTOR, "voice")
+    assert not [x for x in puente.texts(TRAINEE) if "text" in x.lower() and "only" in x.lower()]
+    assert len(puente.assistant.calls) == calls  # relayed, not answered
+
+    # The mentor answers with a photo, replying to the relayed one.
+    await puente.staff_sends(MENTOR, None, photo=PHOTO, caption="use this door",
+                             reply_to_message_id=line["message_id"])  # fmt: skip
+    await puente.message_with(TRAINEE, "Your counselor Dr. Chen Wei: 🖼 photo: use this door")
+    back = await puente.copy_with(TRAINEE, "photo")
+    assert back["caption"] == "use this door"
+    messages = [m.text for m in puente.desk.cases.messages(case_id)]
+    assert "🖼 photo: the lab door is locked" in messages and "🎤 voice" in messages

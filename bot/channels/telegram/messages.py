@@ -91,11 +91,13 @@ async def enforce_rate_limit(update: Update, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Typing…, the assistant in a thread, then the answer with its sources and buttons."""
+    """Typing…, the assistant in a thread, then the answer with its sources and buttons. A
+    photo's or a document's caption is read as the message (triage included)."""
     message = update.message
     user = message.from_user
     services = services_of(context)
-    text = strip_mention(message.text, context.bot.username) if is_group(update) else message.text
+    said = message.text or message.caption or ""
+    text = strip_mention(said, context.bot.username) if is_group(update) else said
     if not text:  # just "@puente_bot": say what to ask
         await reply(update, context, t(await ui_language(update, context), "telegram.hints"))
         return
@@ -212,6 +214,9 @@ def remember_answer(chat_data: dict, message_id: int, record: AnswerRecord, user
 
 async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.message
+    if message.caption and message.caption.strip():  # a photo of a form with a question
+        await answer_question(update, context)
+        return
     language = await ui_language(update, context)
     key = "telegram.voice" if message.voice or message.video_note else "telegram.text_only"
     await reply(update, context, t(language, key))

@@ -33,14 +33,22 @@ async def _kick(application: Application) -> None:
 
 
 async def send_message(
-    bot: Any, chat_id: int, text: str, reply_markup: dict | None, *, thread_id: int | None = None
-) -> int:
-    """One outbox row to Telegram, as plain text (no parse mode: nothing to escape). A 5xx or a
-    timeout fails at once: the outbox retries from the database (see retry.py)."""
+    bot: Any, chat_id: int, text: str, reply_markup: dict | None, *, thread_id: int | None = None,
+    copy_from: tuple[int, int] | None = None,
+) -> int:  # fmt: skip
+    """One outbox row to Telegram, as plain text (no parse mode: nothing to escape), or a copy
+    of a person's message (a photo, a voice note, a document, a location: `copy_from`). A 5xx or
+    a timeout fails at once: the outbox retries from the database (see retry.py)."""
     with durable_retries():
-        sent = await bot.send_message(
-            chat_id, fit(text), reply_markup=keyboard(reply_markup), message_thread_id=thread_id
-        )
+        if copy_from is not None:
+            sent = await bot.copy_message(
+                chat_id, copy_from[0], copy_from[1], reply_markup=keyboard(reply_markup),
+                message_thread_id=thread_id,
+            )  # fmt: skip
+        else:
+            sent = await bot.send_message(
+                chat_id, fit(text), reply_markup=keyboard(reply_markup), message_thread_id=thread_id
+            )
     return sent.message_id
 
 
@@ -97,7 +105,8 @@ async def run_worker_once(
 
     async def send(chat_id: int, text: str, reply_markup: dict | None, **kwargs: Any) -> int:
         future = asyncio.run_coroutine_threadsafe(
-            send_message(bot, chat_id, text, reply_markup, thread_id=kwargs.get("thread_id")),
+            send_message(bot, chat_id, text, reply_markup, thread_id=kwargs.get("thread_id"),
+                         copy_from=kwargs.get("copy_from")),  # fmt: skip
             loop,
         )
         return await asyncio.wrap_future(future)

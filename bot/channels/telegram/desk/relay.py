@@ -41,11 +41,36 @@ def _is_command(message: Message) -> bool:
     )
 
 
+# What a case relays besides text, copied as it is (the caption goes with the copy); the mark
+# and the kind describe it in the relayed line and the case's history.
+MEDIA = (
+    ("photo", "🖼"), ("voice", "🎤"), ("video_note", "🎥"), ("video", "🎬"), ("audio", "🎵"),
+    ("document", "📄"), ("location", "📍"), ("venue", "📍"), ("contact", "👤"),
+    ("animation", "🎞"), ("sticker", "🙂"),
+)  # fmt: skip
+
+
+def content_of(message: Message) -> tuple[str, tuple[int, int] | None] | None:
+    """(text, copy_from) of what a person sent: the text, or for a photo, voice note, document,
+    location... a line saying what it is (with its caption) and the message to copy. None:
+    nothing a case can relay (a service message)."""
+    if message.text:
+        return message.text, None
+    for attribute, mark in MEDIA:
+        if getattr(message, attribute, None):
+            caption = message.caption or ""
+            line = f"{mark} {attribute.replace('_', ' ')}" + (f": {caption}" if caption else "")
+            return line, (message.chat_id, message.message_id)
+    return None
+
+
 async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Relay desk conversations; raise ApplicationHandlerStop when the update was the desk's."""
     message = update.message
     desk = desk_of(context)
-    if desk is None or message is None or message.from_user is None or not message.text:
+    if desk is None or message is None or message.from_user is None:
+        return
+    if content_of(message) is None:
         return
     if _is_command(message):
         return
@@ -108,14 +133,21 @@ async def _trainee_writes(
     # makes the case a crisis case first (counselors only, nothing of it in the desk group).
     assistant = services_of(context).assistant
     language = (case or reply_case).language
-    lang, verdict = await asyncio.to_thread(assistant.assess, message.text, language=language)
-    crisis = verdict.reason == "crisis"
+    text, copy_from = content_of(message)
+    said = message.text or message.caption or ""  # what triage reads (a caption too)
+    lang, verdict = language, None
+    if said.strip():
+        lang, verdict = await asyncio.to_thread(assistant.assess, said, language=language)
+    crisis = verdict is not None and verdict.reason == "crisis"
+    danger = verdict is not None and (crisis or verdict.danger)
     try:
         taken = await asyncio.to_thread(
-            desk.trainee_message, user.id, message.text, replying_to=reply_case, crisis=crisis
+            lambda: desk.trainee_message(
+                user.id, text, replying_to=reply_case, crisis=crisis, copy_from=copy_from
+            )
         )
     except Exception:
-        if not (crisis or verdict.danger):
+        if not danger:
             raise
         # The numbers must reach the person whatever failed; never a false "alerted".
         logger.exception("a message with a danger signal could not reach the desk")
@@ -126,7 +158,7 @@ async def _trainee_writes(
     await _kick(context.application)
     if taken.reopened:
         await _update_cards(context, desk, taken.case.id, "reopened", None)
-    if crisis or verdict.danger:
+    if danger:
         alerted = t(lang, "desk.ack_crisis_in_case") if crisis else None
         await _numbers_first(update, context, lang, verdict, alerted)
     return True
@@ -137,7 +169,7 @@ async def _numbers_first(
 ) -> None:
     """The reply with the emergency and crisis numbers (and what happened on the desk)."""
     assistant = services_of(context).assistant
-    text = update.message.text
+    text = update.message.text or update.message.caption or ""
     record = await asyncio.to_thread(assistant.escalation_reply, text, lang, verdict)
     await reply(update, context, "\n\n".join(p for p in (record.answer, then) if p))
 
@@ -157,9 +189,10 @@ async def _counselor_replies(
     language = staff_language(person)
     message = update.message
     where = (message.chat_id, message.message_thread_id if message.is_topic_message else None)
+    text, copy_from = content_of(message)
     try:
         case, claimed_now = await asyncio.to_thread(
-            relay_out, desk, case_id, person, message.text, where
+            relay_out, desk, case_id, person, text, where, copy_from
         )
     except InvalidTransition as exc:
         key = "desk.reply_closed" if exc.case.status == RESOLVED else "desk.invalid"
@@ -174,9 +207,10 @@ async def _counselor_replies(
 
 
 def relay_out(
-    desk: Any, case_id: int, person: Person, text: str, where: tuple[int, int | None]
-) -> tuple[Case, bool]:
+    desk: Any, case_id: int, person: Person, text: str, where: tuple[int, int | None],
+    copy_from: tuple[int, int] | None = None,
+) -> tuple[Case, bool]:  # fmt: skip
     """A counselor's message to the trainee (`EscalationDesk.reply`): the case and whether this
     reply claimed it."""
-    result = desk.reply(case_id, person.id, text, where)
+    result = desk.reply(case_id, person.id, text, where, copy_from)
     return result.case, result.claimed_now
