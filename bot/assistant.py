@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -33,10 +34,12 @@ from bot.informal import search_text as to_search_text
 from bot.records import AnswerRecord, Citation
 from bot.retrieval import Hit, HybridRetriever
 from bot.textnorm import tokenize
+from bot.textsplit import split_text
 
 logger = logging.getLogger(__name__)
 
-MAX_QUESTION_CHARS = 2000
+MAX_QUESTION_CHARS = 4096  # a whole Telegram message: nothing a person wrote is cut
+TRIAGE_WINDOW = 1200  # characters triaged per part of a longer message (the embedding reads ~512 tokens)
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -142,10 +145,24 @@ class Assistant:
         written in (a /lang choice only changes the reply), with chat spellings spelled out ("a q
         hora" -> "a que hora"); Simplified Chinese in Traditional, as the documents are written.
         The embedding is computed once: triage reads it, and so does the search."""
-        search_text = to_search_text(question, search_lang)
         embed = getattr(self.retriever, "embed_query", None)  # None: a retriever that embeds nothing
-        vector = embed(search_text) if embed is not None else None
-        return search_text, vector, self.triager.classify(question, lang, vector=vector)
+        parts = split_text(question, TRIAGE_WINDOW) if len(question) > TRIAGE_WINDOW else [question]
+        read = []
+        for part in parts:
+            text = to_search_text(part, search_lang)
+            vector = embed(text) if embed is not None else None
+            read.append((text, vector, self.triager.classify(part, lang, vector=vector)))
+        if len(read) == 1:
+            return read[0]
+        # A long message: every part was triaged (a danger written after two pages of context is
+        # read), the gravest verdict stands; the search reads the part that asks (the last part
+        # with a question mark, else the last part).
+        verdict = max((v for _, _, v in read), key=_gravity)
+        if any(v.danger for _, _, v in read) and not verdict.danger and verdict.escalate:
+            verdict = dataclasses.replace(verdict, danger=True)
+        asks = [i for i, part in enumerate(parts) if "?" in part or "？" in part]
+        text, vector, _ = read[asks[-1] if asks else -1]
+        return text, vector, verdict
 
     def assess(self, text: str, *, language: str | None = None):
         """Triage alone (a message inside an open case): (reply language, verdict)."""
@@ -401,3 +418,12 @@ def build_llm(settings: Settings):
     from bot.answering.llm import LLMAnswerer
 
     return LLMAnswerer.from_settings(settings)
+
+
+_GRAVITY = {"crisis": 3, "sensitive": 2, "explicit_request": 1, None: 0}
+
+
+def _gravity(verdict) -> tuple[int, float]:
+    """Order of triage verdicts: crisis > sensitive > a request for a person > nothing; then the
+    model's probability."""
+    return _GRAVITY[verdict.reason], verdict.probability or 0.0

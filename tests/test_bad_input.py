@@ -10,6 +10,7 @@ import shutil
 
 import pytest
 
+from bot.assistant import MAX_QUESTION_CHARS
 from bot.i18n import t
 from bot.records import LANGUAGES
 from tests.conftest import KNOWLEDGE
@@ -51,7 +52,7 @@ def test_the_assistant_answers_bad_input_clearly(assistant, kind):
         assert record.unsupported_language and "English" in record.answer
     if kind == "control-chars":
         assert not any(c in record.answer for c in "\x00\x07\x1b\x7f\x08")
-    assert len(record.question) <= 2000  # the 10,000 characters are cut, not searched whole
+    assert len(record.question) <= MAX_QUESTION_CHARS  # 10,000 characters (more than Telegram allows) are cut
 
 
 @pytest.mark.slow

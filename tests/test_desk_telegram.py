@@ -687,3 +687,25 @@ async def test_a_reply_to_a_message_recorded_between_two_lookups_finds_its_case(
     stray.calls = []
     assert await _case_of_reply(stray, 100, 5) is None
     assert stray.calls == ["sending_to", "case_of_message"]
+
+
+async def test_a_long_reply_is_relayed_whole_in_parts(app, api, desk):
+    """A 4,090-character counselor reply (plus the "Your counselor" line) is sent in two
+    messages, in order, nothing cut; and a long trainee message reaches the mentor whole."""
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    await desk_channel.deliver(app)
+    words = [f"w{n:04d}" for n in range(818)]  # 818 * 5 = 4,090 characters with the spaces
+    long_reply = " ".join(words)[:4090]
+    await feed(app, staff_message(long_reply, MENTOR, reply_to=bot_message(card)))
+    await desk_channel.deliver(app)
+    parts = [x for x in texts(api, TRAINEE) if "w0" in x]
+    assert len(parts) == 2 and all(len(p) <= 4096 for p in parts)
+    assert " ".join(parts).split(": ", 1)[1] == long_reply  # whole, in order, no "…"
+    assert texts(api, MENTOR)[-1] == t("en", "desk.relayed_ok", name="Ana", case_id=case_id)
+
+    long_message = " ".join(f"t{n:04d}" for n in range(900))
+    await feed(app, message(long_message, chat_id=TRAINEE))
+    await desk_channel.deliver(app)
+    received = " ".join(x for x in texts(api, MENTOR) if "t0" in x)
+    assert all(word in received for word in long_message.split())

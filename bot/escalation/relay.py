@@ -16,6 +16,7 @@ from bot.escalation.roster import Person, Roster
 from bot.escalation.routing import Routing
 from bot.i18n import Translator
 from bot.outbox import Outbox
+from bot.textsplit import split_text
 
 WEEKDAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # What a person's text must not carry to a counselor: control characters (but new lines and
@@ -191,6 +192,23 @@ def notify_crisis_in_case(
     return ids
 
 
+RELAY_LIMIT = 4000  # UTF-16 units per relayed message (Telegram's limit is 4096)
+
+
+def enqueue_parts(
+    outbox: Outbox, chat_id: int, text: str, *, dedupe_key: str, limit: int = RELAY_LIMIT,
+    **options,
+) -> int:  # fmt: skip
+    """A relayed text in as many messages as it takes, never cut: the first under `dedupe_key`,
+    the next ones under `<key>:p2`, `<key>:p3`... (the per-chat order keeps them in sequence).
+    Returns the first row's id."""
+    parts = split_text(text, limit) or [text]
+    first = outbox.enqueue(chat_id, parts[0], dedupe_key=dedupe_key, **options)
+    for number, part in enumerate(parts[1:], start=2):
+        outbox.enqueue(chat_id, part, dedupe_key=f"{dedupe_key}:p{number}", **options)
+    return first
+
+
 def relay_to_trainee(
     case: Case, counselor: Person | None, message: CaseMessage, outbox: Outbox, tr: Translator,
     *, copy_from: tuple[int, int] | None = None,
@@ -199,9 +217,10 @@ def relay_to_trainee(
     of it right after (the per-chat order keeps the two together)."""
     name = counselor.name if counselor else ""
     text = tr.t(case.language, "desk.from_counselor", name=name, text=message.text)
-    first = outbox.enqueue(
-        case.chat_id, text, kind="relay_out", case_id=case.id, dedupe_key=f"msg:{message.id}"
-    )
+    first = enqueue_parts(
+        outbox, case.chat_id, text, kind="relay_out", case_id=case.id,
+        dedupe_key=f"msg:{message.id}",
+    )  # fmt: skip
     if copy_from is not None:
         outbox.enqueue(
             case.chat_id, message.text, kind="relay_out", case_id=case.id,
@@ -223,11 +242,8 @@ def relay_to_counselors(
         text = tr.t(lang, "desk.from_trainee", case_id=case.id, name=clean(case.name),
                     text=clean(message.text))  # fmt: skip
         ids.append(
-            outbox.enqueue(
-                person_id,
-                text,
-                kind="relay_in",
-                case_id=case.id,
+            enqueue_parts(
+                outbox, person_id, text, kind="relay_in", case_id=case.id,
                 dedupe_key=f"msg:{message.id}:to:{person_id}",
             )  # fmt: skip
         )

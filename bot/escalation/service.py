@@ -39,6 +39,7 @@ from bot.escalation.relay import (
     buttons,
     case_card,
     clean,
+    enqueue_parts,
     notify_claimed,
     notify_crisis_in_case,
     notify_new_case,
@@ -380,8 +381,8 @@ class EscalationDesk:
             else:
                 text = self.tr.t(lang, "desk.from_trainee", case_id=case.id,
                                  name=clean(case.name), text=clean(message.text))  # fmt: skip
-            self.outbox.enqueue(
-                self.roster.desk.chat_id, text, kind="relay_in", case_id=case.id,
+            enqueue_parts(
+                self.outbox, self.roster.desk.chat_id, text, kind="relay_in", case_id=case.id,
                 dedupe_key=f"msg:{message.id}:desk", thread_id=self.roster.desk.thread_id,
             )  # fmt: skip
             if copy_from is not None and not case.sensitive:  # nothing of a sensitive case

@@ -7,25 +7,23 @@ and escaped after it is split, so a split can never fall inside a tag or an enti
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from bot.i18n import t
 from bot.records import AnswerRecord, Citation
+from bot.textsplit import split_text, utf16_len
+
+__all__ = ["MAX_MESSAGE", "escape", "render_answer", "render_sources", "split_text", "utf16_len"]
 
 # Telegram's limit is 4096 UTF-16 code units after entity parsing; measuring the HTML source in
 # UTF-16 units is never shorter, so parts measured this way always fit.
 MAX_MESSAGE = 4096
 MAX_SOURCES = 5
-_SEPARATORS = ("\n\n", "\n", " ")
 
 
 def escape(text: str) -> str:
     """Escape the three characters Telegram's HTML parse mode reserves (<, >, &)."""
     return html.escape(text, quote=False)
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def render_sources(citations: Iterable[Citation], language: str) -> str:
@@ -58,61 +56,6 @@ def render_answer(record: AnswerRecord, *, limit: int = MAX_MESSAGE) -> list[str
             # Each source line is balanced on its own, so splitting on lines is safe.
             parts.extend(split_text(sources, limit, measure=utf16_len, separators=("\n",)))
     return parts or [escape(record.answer) or "…"]
-
-
-def split_text(
-    text: str,
-    limit: int,
-    *,
-    measure: Callable[[str], int] = utf16_len,
-    separators: tuple[str, ...] = _SEPARATORS,
-) -> list[str]:
-    """Split `text` into chunks with `measure(chunk) <= limit`.
-
-    Prefers paragraph breaks, then line breaks, then spaces; cuts inside a word only when a
-    single word is longer than `limit`. Separators at a cut are dropped; chunks are not empty.
-    """
-    text = text.strip()
-    if not text:
-        return []
-    if measure(text) <= limit:
-        return [text]
-    if not separators:
-        return _hard_cut(text, limit, measure)
-    sep, rest = separators[0], separators[1:]
-    chunks: list[str] = []
-    current = ""
-    for piece in text.split(sep):
-        candidate = f"{current}{sep}{piece}" if current else piece
-        if measure(candidate.strip()) <= limit:
-            current = candidate
-            continue
-        if current.strip():
-            chunks.append(current.strip())
-        if measure(piece.strip()) <= limit:
-            current = piece
-        else:
-            chunks.extend(split_text(piece, limit, measure=measure, separators=rest))
-            current = ""
-    if current.strip():
-        chunks.append(current.strip())
-    return chunks
-
-
-def _hard_cut(text: str, limit: int, measure: Callable[[str], int]) -> list[str]:
-    chunks: list[str] = []
-    while text:
-        # Binary search the longest prefix that fits (measure grows with the prefix).
-        lo, hi = 1, len(text)
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if measure(text[:mid]) <= limit:
-                lo = mid
-            else:
-                hi = mid - 1
-        chunks.append(text[:lo])
-        text = text[lo:]
-    return chunks
 
 
 def _escaped_len(text: str) -> int:
