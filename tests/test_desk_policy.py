@@ -41,7 +41,7 @@ ACTORS = {
     "trainee": None, "outsider": OUTSIDER, "counselor": COUNSELOR, "mentor": MENTOR,
     "staff": STAFF, "other": OTHER, "admin": ADMIN, "exam staff": EXAMS,
 }  # fmt: skip
-ACTIONS = ("view", "claim", "reply", "resolve", "reassign", "message", "rate", "forget")
+ACTIONS = ("view", "claim", "reply", "resolve", "reassign", "message", "rate", "forget", "cancel")
 
 # (kind, state, action) -> the actors for whom it succeeds. "plain": a housing question routed to
 # the housing staff (Tsai), not sensitive; "sensitive": a harassment case routed to the counselor.
@@ -60,6 +60,7 @@ for kind, handler in (("plain", S), ("sensitive", C)):
         (kind, "open", "message"): {T},
         (kind, "open", "rate"): set(),
         (kind, "open", "forget"): {T},
+        (kind, "open", "cancel"): {T},
         (kind, "claimed", "view"): may_see,
         (kind, "claimed", "claim"): {handler},  # a double tap by the assignee changes nothing
         (kind, "claimed", "reply"): {A, handler},
@@ -68,6 +69,7 @@ for kind, handler in (("plain", S), ("sensitive", C)):
         (kind, "claimed", "message"): {T},
         (kind, "claimed", "rate"): set(),
         (kind, "claimed", "forget"): {T},
+        (kind, "claimed", "cancel"): {T},
         (kind, "resolved", "view"): may_see,
         (kind, "resolved", "claim"): set(),
         (kind, "resolved", "reply"): set(),
@@ -76,6 +78,7 @@ for kind, handler in (("plain", S), ("sensitive", C)):
         (kind, "resolved", "message"): {T},  # within the window: reopens
         (kind, "resolved", "rate"): {T},
         (kind, "resolved", "forget"): set(),
+        (kind, "resolved", "cancel"): set(),
     }
 
 
@@ -152,6 +155,8 @@ def _do(desk: EscalationDesk, action: str, case, actor: int) -> None:
         desk.rate(case.id, actor, 5)
     elif action == "forget":
         desk.cases.close_forgotten(case.id, actor)
+    elif action == "cancel":
+        desk.cancel(case.id, actor)
 
 
 @pytest.mark.parametrize("kind", ["plain", "sensitive"])

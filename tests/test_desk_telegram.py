@@ -376,7 +376,10 @@ async def test_reassign_hands_the_case_over(app, api, desk):
 async def test_a_trainee_cannot_use_the_staff_commands(app, api, desk):
     for command in ("/cases", "/case 1", "/resolve 1"):
         await feed(app, message(command, chat_id=TRAINEE, language_code="es"))
-    assert texts(api, TRAINEE) == [t("es", "desk.staff_only")] * 3
+    # /case from a trainee is about their own request only, whatever number follows.
+    assert texts(api, TRAINEE) == [
+        t("es", "desk.staff_only"), t("es", "desk.trainee_no_case"), t("es", "desk.staff_only")
+    ]
 
 
 async def test_cases_lists_mine_and_for_a_desk_admin_all(app, api, desk):
@@ -709,3 +712,41 @@ async def test_a_long_reply_is_relayed_whole_in_parts(app, api, desk):
     await desk_channel.deliver(app)
     received = " ".join(x for x in texts(api, MENTOR) if "t0" in x)
     assert all(word in received for word in long_message.split())
+
+
+async def test_a_counselor_writing_without_replying_gets_a_hint_not_an_answer(app, api, desk, assistant):
+    case_id, card = await open_academic_case(app, api, desk)
+    await desk_channel.deliver(app)
+    before = len(texts(api, TRAINEE))
+    calls = len(assistant.calls)
+    await feed(app, staff_message("Are you free at 3?", MENTOR))  # not a reply to the card
+    hint = texts(api, MENTOR)[-1]
+    assert hint == t("en", "desk.reply_hint", cases=f"#{case_id}")
+    assert len(assistant.calls) == calls and len(texts(api, TRAINEE)) == before
+    # Once the case is resolved, the mentor is answered by Puente like anyone.
+    desk.resolve(case_id, ADMIN)
+    await feed(app, staff_message("Where is room B201?", MENTOR))
+    assert [c[0] for c in assistant.calls][-1] == "Where is room B201?"
+
+
+async def test_a_trainee_sees_their_request_and_can_cancel_it(app, api, desk):
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, message("/case", chat_id=TRAINEE))
+    status = sent_to(api, TRAINEE)[-1]
+    assert status["text"].startswith(f"Your request #{case_id}")
+    assert t("en", "desk.trainee_case_state.waiting") in status["text"]
+    assert buttons(status) == [f"desk:cancel:{case_id}"]
+    # Someone else's press on that button is refused by the policy.
+    await feed(app, press(f"desk:cancel:{case_id}", on=status, user_id=OUTSIDER))
+    assert desk.cases.get(case_id).active
+
+    await feed(app, press(f"desk:cancel:{case_id}", on=status, user_id=TRAINEE))
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE)[-1] == t("en", "desk.cancelled_trainee", case_id=case_id)
+    assert not desk.cases.get(case_id).active
+    assert "cancelled" in [e.kind for e in desk.cases.audit(case_id)]
+    assert texts(api, MENTOR)[-1] == t("en", "desk.cancelled_staff", case_id=case_id)
+    (edit,) = [e for e in api.sent("editMessageText") if int(e["chat_id"]) == MENTOR]
+    assert edit["text"].endswith(t("en", "desk.card_status.cancelled"))
+    await feed(app, message("/case", chat_id=TRAINEE))
+    assert texts(api, TRAINEE)[-1] == t("en", "desk.trainee_no_case")

@@ -781,3 +781,17 @@ async def test_a_caption_is_read_as_the_message(app, api, assistant):
     await feed(app, message(language_code="es", photo=photo, caption="¿Dónde entrego esto?"))
     assert [c[0] for c in assistant.calls] == ["¿Dónde entrego esto?"]
     assert t("es", "telegram.text_only") not in api.texts()
+
+
+async def test_a_double_tap_on_talk_to_a_counselor_asks_once(app, api):
+    desk = FakeDesk()
+    app.bot_data["services"].desk = desk
+    await feed(app, message("How much is the allowance?", chat_id=50))
+    answer = with_message_id(api, api.sent()[0])
+    await feed(app, press("fb:-", on=answer))
+    offer = with_message_id(api, api.sent()[-1])
+    await feed(app, press("human", on=offer), press("human", on=offer))
+    assert len(desk.requests) == 1
+    assert api.texts().count(t("en", "telegram.human.requested")) == 1
+    assert t("en", "telegram.error") not in api.texts()
+    assert len(api.sent("answerCallbackQuery")) >= 3  # every press is acknowledged

@@ -336,6 +336,18 @@ class CaseStore:
             self._event(conn, case_id, "resolved", by, {"round": case.round})
             return self._get(conn, case_id)
 
+    def cancel(self, case_id: int, by: int) -> Case:
+        """The trainee withdraws their request: the case is closed (no rating asked); writing
+        again within the reopen window reopens it, as after a resolution."""
+        with self.db.transaction() as conn:
+            case = self._get(conn, case_id, lock=True)
+            self._authorize(conn, case, by, "cancel")
+            if not case.active:
+                raise InvalidTransition(case, "cancel")
+            self._update(conn, case_id, status=RESOLVED, resolved_at=self.clock())
+            self._event(conn, case_id, "cancelled", by, {"round": case.round})
+            return self._get(conn, case_id)
+
     def close_forgotten(self, case_id: int, by: int) -> Case:
         """The trainee asked to be forgotten: their active case is closed (no rating asked)."""
         with self.db.transaction() as conn:

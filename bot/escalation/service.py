@@ -291,6 +291,20 @@ class EscalationDesk:
         )  # fmt: skip
         return CounselorReply(case, claimed_now)
 
+    def cancel(self, case_id: int, actor_id: int) -> Case:
+        """The trainee withdraws their request (`/case` → Cancel); whoever handles it, or the
+        people it was routed to, are told there is nothing more to do."""
+        case = self.cases.cancel(case_id, actor_id)
+        targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
+        for person_id in targets:
+            lang = self.language_of(person_id)
+            self.outbox.enqueue(
+                person_id, self.tr.t(lang, "desk.cancelled_staff", case_id=case.id),
+                kind="note", case_id=case.id,
+                dedupe_key=f"case:{case.id}:r{case.round}:cancelled:{person_id}",
+            )  # fmt: skip
+        return case
+
     def view(self, case_id: int, actor_id: int) -> tuple[Case, list[CaseEvent]]:
         """/case N: the case and its audit trail (events never hold message text)."""
         case = self.cases.authorize(case_id, actor_id, "view")

@@ -7,7 +7,7 @@ import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
@@ -27,6 +27,7 @@ from .common import (
 logger = logging.getLogger(__name__)
 
 # The command menu, in the order Telegram shows it (descriptions: telegram.commands.<name>).
+MAX_PRESSED = 200  # "Talk to a counselor" presses remembered per chat (double taps)
 MENU = ("start", "help", "lang", "exams", "exam", "reminders", "human", "privacy", "forget")
 
 
@@ -167,10 +168,24 @@ async def on_counselor_button(update: Update, context: ContextTypes.DEFAULT_TYPE
         # In a group, under someone else's answer: their question is not theirs to pass on.
         await query.answer(t(language, "telegram.human.not_yours"), show_alert=True)
         return
+    # A double tap (or a press that raced the edit removing the button) asks once: the second
+    # press is only acknowledged (editing the markup again made Telegram answer "message is not
+    # modified", which read as "something went wrong").
+    pressed: set = context.chat_data.setdefault("human_pressed", set())
+    if query.message.message_id in pressed:
+        await query.answer()
+        return
+    pressed.add(query.message.message_id)
+    while len(pressed) > MAX_PRESSED:
+        pressed.remove(min(pressed))
     await query.answer()
-    await query.edit_message_reply_markup(
-        without_buttons(getattr(query.message, "reply_markup", None), query.data)
-    )
+    try:
+        await query.edit_message_reply_markup(
+            without_buttons(getattr(query.message, "reply_markup", None), query.data)
+        )
+    except BadRequest as exc:
+        if "not modified" not in str(exc).lower():
+            raise
     await ask_for_human(update, context, language, entry.get("question", ""))
 
 

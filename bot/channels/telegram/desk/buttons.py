@@ -1,4 +1,4 @@
-"""The case-card buttons `desk:claim|resolve|reassign|card|rate:...`: each press becomes one call of
+"""The case-card buttons `desk:claim|resolve|reassign|card|rate|cancel:...`: each press becomes one call of
 `EscalationDesk` (which decides whether this person may), and its result or refusal a message.
 
 Callback data is never trusted: the desk checks the presser against the case, whatever numbers
@@ -17,7 +17,7 @@ from bot.escalation.relay import buttons
 from bot.escalation.roster import Person
 from bot.i18n import t
 
-from ..common import ui_language
+from ..common import reply, ui_language
 from .cards import _edit_markup, _update_cards, card_buttons, card_language
 from .delivery import _kick
 from .helpers import PREFIX, _error_text, desk_of, keyboard, staff_language
@@ -33,6 +33,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     action, case_id, actor = parts[0], int(parts[1]), query.from_user.id
     if action == "rate":
         await _rate(update, context, desk, case_id, parts[2:])
+        return
+    if action == "cancel":
+        await _cancel(update, context, desk, case_id)
         return
     person = desk.person(actor)
     if person is None:
@@ -71,6 +74,25 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer(_error_text(desk, language, case_id, exc), show_alert=True)
         return
     await _kick(context.application)
+
+
+async def _cancel(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, case_id: int
+) -> None:
+    """The trainee's "Cancel my request" (from /case): the policy decides (their own active
+    case only); the staff are told, the cards say so, the button goes away."""
+    query = update.callback_query
+    language = await ui_language(update, context)
+    try:
+        case = await asyncio.to_thread(desk.cancel, case_id, query.from_user.id)
+    except DeskError as exc:
+        await query.answer(_error_text(desk, language, case_id, exc), show_alert=True)
+        return
+    await query.answer()
+    await _edit_markup(query.message, None)
+    await reply(update, context, t(case.language, "desk.cancelled_trainee", case_id=case_id))
+    await _kick(context.application)
+    await _update_cards(context, desk, case_id, "cancelled", None)
 
 
 async def _rate(

@@ -92,6 +92,25 @@ async def gate(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     if await _trainee_writes(update, context, desk, reply_case):
         raise ApplicationHandlerStop
+    if reply_case is None and await _staff_without_reply(update, context, desk):
+        raise ApplicationHandlerStop
+
+
+async def _staff_without_reply(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any
+) -> bool:
+    """A counselor with open cases writes in private without replying to a case message: they
+    most likely meant it for a trainee, so say how to reach one (never answer it as a question,
+    never guess which case). Staff with no open case are answered by Puente like anyone."""
+    person = desk.person(update.message.from_user.id)
+    if person is None:
+        return False
+    _all, cases = await asyncio.to_thread(desk.cases_for, person.id)
+    if not cases:
+        return False
+    numbers = ", ".join(f"#{c.id}" for c in cases[:10])
+    await reply(update, context, t(staff_language(person), "desk.reply_hint", cases=numbers))
+    return True
 
 
 async def _case_of_reply(desk: Any, chat_id: int, message_id: int) -> Case | None:

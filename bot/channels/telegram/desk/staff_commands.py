@@ -1,5 +1,5 @@
 """The staff commands `/cases`, `/case <id>` and `/resolve <id>` (roster people only; not in the
-public command menu)."""
+public command menu), and `/case` for a trainee: the state of their own request, to cancel it."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.escalation.cases import Case, DeskError
@@ -17,7 +18,7 @@ from bot.i18n import t
 from ..common import reply, ui_language
 from .cards import _update_cards
 from .delivery import _kick
-from .helpers import _error_text, desk_of, fit, staff_language
+from .helpers import PREFIX, _error_text, desk_of, fit, staff_language
 
 
 async def _staff(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Any, Person] | None:
@@ -107,7 +108,12 @@ async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/case <id>: the case and its audit trail (events never hold message text)."""
+    """/case <id>: the case and its audit trail (events never hold message text). From someone
+    not on the roster: the state of their own request, with a button to cancel it."""
+    desk = desk_of(context)
+    if desk is not None and desk.person(update.effective_user.id) is None:
+        await trainee_case(update, context, desk)
+        return
     staff = await _staff(update, context)
     if staff is None:
         return
@@ -193,3 +199,29 @@ def _detail(desk: Any, detail: dict) -> str:
             value = name(value)
         parts.append(f"{key}={value}")
     return f" ({'; '.join(parts)})" if parts else ""
+
+
+async def trainee_case(update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any) -> None:
+    """A trainee's /case: their active request (who has it, since when) and "Cancel my request".
+    In a group it only points to the private chat (a case is never discussed there)."""
+    language = await ui_language(update, context)
+    if update.effective_chat.type != ChatType.PRIVATE:
+        await reply(update, context, t(language, "desk.in_private"))
+        return
+    case = await asyncio.to_thread(desk.active_case, update.effective_user.id)
+    if case is None:
+        await reply(update, context, t(language, "desk.trainee_no_case"))
+        return
+    lang = case.language
+    counselor = desk.person(case.assigned_to) if case.assigned_to else None
+    state = (
+        t(lang, "desk.trainee_case_state.handled", counselor=counselor.name)
+        if counselor
+        else t(lang, "desk.trainee_case_state.waiting")
+    )
+    text = t(lang, "desk.trainee_case", case_id=case.id, state=state,
+             opened=_when(desk, case.created_at))  # fmt: skip
+    button = InlineKeyboardButton(
+        t(lang, "desk.trainee_cancel_button"), callback_data=f"{PREFIX}cancel:{case.id}"
+    )
+    await reply(update, context, text, reply_markup=InlineKeyboardMarkup([[button]]))
