@@ -353,6 +353,8 @@ async def test_reassign_hands_the_case_over(app, api, desk):
     case_id, card = await open_academic_case(app, api, desk)
     await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
     card = {**card, "reply_markup": api.sent("editMessageText")[-1]["reply_markup"]}
+    await feed(app, staff_message("Which chapter worries you?", MENTOR, reply_to=bot_message(card)))
+    await feed(app, message("Chapter 3, the method", chat_id=TRAINEE))
     await feed(app, press(f"desk:reassign:{case_id}", on=card, user_id=MENTOR))
     picker = api.sent("editMessageReplyMarkup")[-1]
     assert buttons(picker) == [
@@ -365,8 +367,12 @@ async def test_reassign_hands_the_case_over(app, api, desk):
     )
     assert desk.cases.get(case_id).assigned_to == COUNSELOR
     await desk_channel.deliver(app)
-    (new_card,) = sent_to(api, COUNSELOR)
+    new_card, history = sent_to(api, COUNSELOR)
     assert THESIS in new_card["text"] and new_card["text"].startswith("Caso")  # her language
+    # The handoff carries the whole conversation, in order, in her language.
+    assert history["text"].startswith(t("es", "desk.handoff_history", case_id=case_id, count=3))
+    said = history["text"]
+    assert said.index(THESIS) < said.index("Which chapter") < said.index("Chapter 3, the method")
     assert texts(api, TRAINEE)[-1] == t("en", "desk.claimed_trainee", counselor="Ana Ruiz")
 
 

@@ -254,8 +254,32 @@ class EscalationDesk:
         person = self.roster.person(to)
         if person is not None:
             self._card_to(case, person)
+            self._history_to(case, person)
             notify_claimed(case, person, self.outbox, self.tr)
         return case
+
+    def _history_to(self, case: Case, person: Person) -> None:
+        """A handoff carries the conversation: every message of the case so far (both ways,
+        media as their described lines), in private to the new assignee, in order, in parts."""
+        messages = self.cases.messages(case.id)
+        said = [m for m in messages if m.text.strip()]
+        if not said:
+            return
+        lang = _lang(person.language)
+        lines = [self.tr.t(lang, "desk.handoff_history", case_id=case.id, count=len(said))]
+        for m in said:
+            if m.direction == "in":
+                who = clean(case.name)
+            else:
+                author = self.roster.person(m.author)
+                who = clean(author.name) if author else str(m.author)
+            when = self.roster.local(m.created_at).strftime("%m-%d %H:%M")
+            lines.append(f"› {when} {who}: {clean(m.text)}")
+        stamp = int(case.claimed_at.timestamp()) if case.claimed_at else 0
+        enqueue_parts(
+            self.outbox, person.id, "\n".join(lines), kind="note", case_id=case.id,
+            dedupe_key=f"case:{case.id}:handoff:{person.id}:{stamp}",
+        )  # fmt: skip
 
     def reassign_candidates(self, case_id: int, actor_id: int) -> tuple[Case, list[Person]]:
         """The case and the people it may go to now, if `actor_id` may reassign it."""
