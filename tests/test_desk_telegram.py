@@ -756,3 +756,34 @@ async def test_a_trainee_sees_their_request_and_can_cancel_it(app, api, desk):
     assert edit["text"].endswith(t("en", "desk.card_status.cancelled"))
     await feed(app, message("/case", chat_id=TRAINEE))
     assert texts(api, TRAINEE)[-1] == t("en", "desk.trainee_no_case")
+
+
+async def test_slow_answers_do_not_stall_the_desk(app, api, desk, assistant):
+    """Every answering thread busy (six 20-second LLM answers, say): relays and cards still go
+    out, because answers run on their own pool (bot/channels/telegram/pools.py)."""
+    import asyncio
+    import threading
+
+    from bot.channels.telegram import pools
+
+    seen: list[str] = []
+    answer = assistant.answer
+
+    def recording(*args, **kwargs):
+        seen.append(threading.current_thread().name)
+        return answer(*args, **kwargs)
+
+    assistant.answer = recording
+    await feed(app, message("Where is room B201?", chat_id=TRAINEE))
+    assert seen and seen[0].startswith("puente-answer")
+
+    release = threading.Event()
+    busy = [asyncio.ensure_future(pools.answering(release.wait, 30)) for _ in range(8)]
+    try:
+        await feed(app, message("/human I need to talk to someone", chat_id=TRAINEE))
+        report = await asyncio.wait_for(desk_channel.deliver(app), timeout=20)
+        assert report.sent >= 1  # the case card, while every answering thread is stuck
+        assert not release.is_set()
+    finally:
+        release.set()
+        await asyncio.gather(*busy)

@@ -26,6 +26,7 @@ from .common import (
     ui_language,
 )
 from .formatting import render_answer
+from .pools import answering
 from .ratelimit import SlidingWindowLimiter, Verdict
 
 logger = logging.getLogger(__name__)
@@ -104,7 +105,7 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
     chosen = await stored_language(context, user.id)
     work = asyncio.ensure_future(
-        asyncio.to_thread(services.assistant.answer, text, language=chosen, user_id=user.id)
+        answering(services.assistant.answer, text, language=chosen, user_id=user.id)
     )
     # "typing…" only when the answer is not there at once: most answers take milliseconds, and
     # every Bot API call counts against Telegram's 30-per-second limit under load.

@@ -1,7 +1,8 @@
 """Delivery: the outbox jobs that send what the desk wrote, and the claim-reminder job.
 
-The worker's database calls are synchronous, so each run happens in a worker thread with its
-own event loop; only the Bot API call (`send_message`) is handed back to the Application's
+The worker's database calls are synchronous, so each run happens in a thread of the delivery
+pool (bot/channels/telegram/pools.py: slow answers never hold it up) with its own event loop;
+only the Bot API call (`send_message`) is handed back to the Application's
 loop, where the bot's HTTP client and rate limiter live. `run_worker_once` is shared with the
 exam reminders' worker (channels/telegram/exams.py).
 """
@@ -18,6 +19,7 @@ from telegram.ext import Application, ContextTypes
 from bot.outbox import DeliveryReport, KindsOutbox, Outbox, OutboxWorker
 
 from ..common import services_of
+from ..pools import delivering
 from ..retry import durable_retries
 from .helpers import _DELIVERY_KEY, BATCH, DESK_KINDS, desk_of, fit, keyboard
 
@@ -113,7 +115,7 @@ async def run_worker_once(
 
     options = {"batch_size": batch_size} | ({"clock": clock} if clock else {})
     worker = OutboxWorker(outbox, send, **options)
-    return await asyncio.to_thread(asyncio.run, worker.run_once())
+    return await delivering(asyncio.run, worker.run_once())
 
 
 async def remind(context: ContextTypes.DEFAULT_TYPE) -> None:
