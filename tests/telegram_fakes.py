@@ -179,6 +179,9 @@ class FakeDesk:
     def send_reminders(self, minutes, crisis_minutes=5):
         return []
 
+    def reopen_offer(self, user_id):
+        return None
+
     def chat_opened(self, user_id):
         return 0
 

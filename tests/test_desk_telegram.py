@@ -281,9 +281,10 @@ async def test_the_whole_conversation(app, api, desk, assistant):
     assert desk.cases.get(case_id).rating == 4
     assert api.sent("answerCallbackQuery")[-1]["text"] == t("en", "desk.rated_thanks")
 
-    # Puente answers again.
+    # Puente answers again (and offers, once, to reopen the case).
     await feed(app, message("Where can I print?", chat_id=TRAINEE))
-    assert texts(api, TRAINEE)[-1].startswith("ANSWER: Where can I print?")
+    assert texts(api, TRAINEE)[-2].startswith("ANSWER: Where can I print?")
+    assert texts(api, TRAINEE)[-1].startswith(f"Is this about your request #{case_id}")
 
     # Replying to the closing message within the window reopens the case, relayed to the mentor.
     await feed(app, message("One more thing", chat_id=TRAINEE, reply_to=bot_message(resolved)))
@@ -787,3 +788,28 @@ async def test_slow_answers_do_not_stall_the_desk(app, api, desk, assistant):
     finally:
         release.set()
         await asyncio.gather(*busy)
+
+
+async def test_writing_again_after_a_resolution_offers_to_reopen_once(app, api, desk, assistant):
+    """A follow-up that does not reply to the case is answered, and the person is offered (once)
+    to reopen the case; reopening tells the mentor and confirms it to the trainee."""
+    case_id, card = await open_academic_case(app, api, desk)
+    await feed(app, press(f"desk:claim:{case_id}", on=card, user_id=MENTOR))
+    await feed(app, press(f"desk:resolve:{case_id}", on=card, user_id=MENTOR))
+    await desk_channel.deliver(app)
+
+    await feed(app, message("One more thing about the thesis", chat_id=TRAINEE))
+    assert [c[0] for c in assistant.calls][-1] == "One more thing about the thesis"
+    offer = sent_to(api, TRAINEE)[-1]
+    assert offer["text"].startswith(t("en", "desk.reopen_offer", case_id=case_id, when="X")[:20])
+    assert buttons(offer) == [f"desk:reopen:{case_id}"]
+    await feed(app, message("And the library hours?", chat_id=TRAINEE))
+    assert sum(x.startswith("Is this about your request") for x in texts(api, TRAINEE)) == 1
+
+    await feed(app, press(f"desk:reopen:{case_id}", on=offer, user_id=OUTSIDER))  # not theirs
+    assert not desk.cases.get(case_id).active
+    await feed(app, press(f"desk:reopen:{case_id}", on=offer, user_id=TRAINEE))
+    await desk_channel.deliver(app)
+    assert desk.cases.get(case_id).active
+    assert texts(api, TRAINEE)[-1] == t("en", "desk.reopened_trainee", case_id=case_id)
+    assert texts(api, MENTOR)[-1] == t("en", "desk.reopened", case_id=case_id, name="Ana")

@@ -360,9 +360,12 @@ class CaseStore:
             return self._get(conn, case_id)
 
     def reopen(self, case_id: int, by: int) -> Case:
-        """Reopen a resolved case, only within the reopen window."""
+        """Reopen a resolved case, only within the reopen window, only by its trainee (the
+        policy's "message": writing to the case is what reopens it)."""
         with self.db.transaction() as conn:
-            return self._reopen(conn, self._get(conn, case_id, lock=True), by)
+            case = self._get(conn, case_id, lock=True)
+            self._authorize(conn, case, by, "message")
+            return self._reopen(conn, case, by)
 
     def add_message(self, case_id: int, direction: str, author: int, text: str) -> CaseMessage:
         """Record a relayed message. The trainee writing to a resolved case reopens it (within the

@@ -430,14 +430,44 @@ class EscalationDesk:
                     thread_id=self.roster.desk.thread_id, copy_from=copy_from,
                 )  # fmt: skip
         if reopening:
-            for person_id in targets:
-                lang = self.language_of(person_id)
-                self.outbox.enqueue(
-                    person_id,
-                    self.tr.t(lang, "desk.reopened", case_id=case.id, name=clean(case.name)),
-                    kind="reopened", case_id=case.id,
-                    dedupe_key=f"case:{case.id}:r{case.round}:reopened:{person_id}",
-                )  # fmt: skip
+            self._announce_reopened(case, targets)
+
+    def _announce_reopened(self, case: Case, targets: list[int]) -> None:
+        """The people on the case are told it is open again, and so is the trainee."""
+        for person_id in targets:
+            lang = self.language_of(person_id)
+            self.outbox.enqueue(
+                person_id,
+                self.tr.t(lang, "desk.reopened", case_id=case.id, name=clean(case.name)),
+                kind="reopened", case_id=case.id,
+                dedupe_key=f"case:{case.id}:r{case.round}:reopened:{person_id}",
+            )  # fmt: skip
+        self.outbox.enqueue(
+            case.chat_id, self.tr.t(case.language, "desk.reopened_trainee", case_id=case.id),
+            kind="ack", case_id=case.id, dedupe_key=f"case:{case.id}:r{case.round}:reopened",
+        )  # fmt: skip
+
+    def reopen(self, case_id: int, actor_id: int) -> Case:
+        """The trainee's "Reopen" (offered after a resolution): the case waits again for the
+        person who had it (or the people it was routed to), who are told, as is the trainee."""
+        case = self.cases.reopen(case_id, actor_id)
+        targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
+        self._announce_reopened(case, targets)
+        return case
+
+    def reopen_offer(self, user_id: int) -> Case | None:
+        """After a resolution, the trainee writes again without replying to the case: Puente
+        answers, and offers once per round to reopen the case (an audit event marks the offer).
+        None: no case resolved within the reopen window, or the offer was made already."""
+        case = self.cases.recent_case_for(user_id)
+        if case is None or case.anonymized:
+            return None
+        offered = any(e.kind == "reopen_offered" and e.detail.get("round") == case.round
+                      for e in self.cases.audit(case.id))  # fmt: skip
+        if offered:
+            return None
+        self.cases.record_event(case.id, "reopen_offered", None, {"round": case.round})
+        return case
 
     def rate(self, case_id: int, actor_id: int, score: int, *, round: int | None = None) -> Case:
         """The trainee rates a resolved case, once per round (a stale button is refused)."""

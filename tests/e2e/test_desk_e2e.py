@@ -185,7 +185,9 @@ async def test_a_case_from_request_to_rating(puente):
     )
     await puente.trainee_sends("Where can I print?")
     await puente.message_with(TRAINEE, "ANSWER: Where can I print?")
-    assert [e.kind for e in puente.desk.cases.audit(case_id)][-2:] == ["resolved", "rated"]
+    await puente.message_with(TRAINEE, f"Is this about your request #{case_id}")  # offered once
+    kinds = [e.kind for e in puente.desk.cases.audit(case_id)]
+    assert kinds[-3:] == ["resolved", "rated", "reopen_offered"]
 
 
 async def test_a_crisis_gets_the_numbers_first_and_an_urgent_case(puente):

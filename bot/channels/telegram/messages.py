@@ -130,6 +130,26 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
     if record.escalate:
         await hand_to_desk(update, context, record)
+    elif not is_group(update):
+        await offer_reopen(update, context)
+
+
+async def offer_reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Writing again soon after a case was resolved, without replying to it: the question is
+    answered, and (once per case) the person is offered to reopen it, so a follow-up never
+    silently misses the counselor."""
+    desk = services_of(context).desk
+    if desk is None:
+        return
+    case = await asyncio.to_thread(desk.reopen_offer, update.effective_user.id)
+    if case is None:
+        return
+    when = desk.roster.local(case.resolved_at).strftime("%Y-%m-%d %H:%M") if case.resolved_at else ""
+    button = InlineKeyboardButton(
+        t(case.language, "desk.reopen_button", case_id=case.id), callback_data=f"desk:reopen:{case.id}"
+    )
+    await reply(update, context, t(case.language, "desk.reopen_offer", case_id=case.id, when=when),
+                reply_markup=InlineKeyboardMarkup([[button]]))  # fmt: skip
 
 
 async def hand_to_desk(

@@ -37,6 +37,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if action == "cancel":
         await _cancel(update, context, desk, case_id)
         return
+    if action == "reopen":
+        await _reopen(update, context, desk, case_id)
+        return
     person = desk.person(actor)
     if person is None:
         language = await ui_language(update, context)
@@ -93,6 +96,23 @@ async def _cancel(
     await reply(update, context, t(case.language, "desk.cancelled_trainee", case_id=case_id))
     await _kick(context.application)
     await _update_cards(context, desk, case_id, "cancelled", None)
+
+
+async def _reopen(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, desk: Any, case_id: int
+) -> None:
+    """The trainee's "Reopen" (offered when they wrote again after a resolution)."""
+    query = update.callback_query
+    language = await ui_language(update, context)
+    try:
+        await asyncio.to_thread(desk.reopen, case_id, query.from_user.id)
+    except DeskError as exc:
+        await query.answer(_error_text(desk, language, case_id, exc), show_alert=True)
+        return
+    await query.answer()
+    await _edit_markup(query.message, None)
+    await _kick(context.application)
+    await _update_cards(context, desk, case_id, "reopened", None)
 
 
 async def _rate(
