@@ -813,3 +813,16 @@ async def test_writing_again_after_a_resolution_offers_to_reopen_once(app, api, 
     assert desk.cases.get(case_id).active
     assert texts(api, TRAINEE)[-1] == t("en", "desk.reopened_trainee", case_id=case_id)
     assert texts(api, MENTOR)[-1] == t("en", "desk.reopened", case_id=case_id, name="Ana")
+
+
+async def test_an_edit_inside_a_case_is_relayed_again_marked(app, api, desk, assistant):
+    from tests.test_telegram_handlers import edited
+
+    case_id, card = await open_academic_case(app, api, desk)
+    calls = len(assistant.calls)
+    first = message("I can come at 3", chat_id=TRAINEE)
+    await feed(app, first, edited(first, "I can come at 4"))
+    await desk_channel.deliver(app)
+    lines = [x for x in texts(api, MENTOR) if "come at" in x]
+    assert lines[0].endswith("I can come at 3") and lines[1].endswith("✏️ I can come at 4")
+    assert len(assistant.calls) == calls  # relayed, never answered

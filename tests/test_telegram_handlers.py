@@ -795,3 +795,18 @@ async def test_a_double_tap_on_talk_to_a_counselor_asks_once(app, api):
     assert api.texts().count(t("en", "telegram.human.requested")) == 1
     assert t("en", "telegram.error") not in api.texts()
     assert len(api.sent("answerCallbackQuery")) >= 3  # every press is acknowledged
+
+
+def edited(update: dict, text: str) -> dict:
+    """The same message, edited: Telegram sends it again as `edited_message` with an edit date."""
+    msg = {**update["message"], "text": text, "edit_date": 1}
+    return {"update_id": next(_update_ids), "edited_message": msg}
+
+
+async def test_an_edited_question_is_answered_again_in_private_only(app, api, assistant):
+    first = message("Where is the labratory?", chat_id=50)
+    await feed(app, first, edited(first, "Where is the laboratory?"))
+    assert [c[0] for c in assistant.calls] == ["Where is the labratory?", "Where is the laboratory?"]
+    in_group = message("@puente_bot hi", chat_id=-100, chat_type="supergroup")
+    await feed(app, edited(in_group, "@puente_bot where can I print?"))
+    assert len(assistant.calls) == 2  # edits in groups stay ignored

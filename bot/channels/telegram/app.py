@@ -145,8 +145,12 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _add_handlers(application: Application) -> None:
     """Every handler, in the order an update meets them."""
-    new_messages = filters.UpdateType.MESSAGE  # edited messages and channel posts are ignored
+    new_messages = filters.UpdateType.MESSAGE  # edits come back as messages (on_edit)
 
+    # Group -4: an edited message (in private) is handled again as a new message.
+    application.add_handler(
+        MessageHandler(filters.UpdateType.EDITED_MESSAGE, messages.on_edit), group=-4
+    )
     # Group -2: in groups, drop messages not addressed to Puente before anything counts them.
     application.add_handler(TypeHandler(Update, messages.ignore_unaddressed), group=-2)
     # Group -1: the per-person rate limit on messages (button presses are not counted).

@@ -38,6 +38,20 @@ MAX_REMEMBERED_ANSWERS = 32  # per chat: answers whose 👍 / 👎 can still be 
 # --- Gates (handler groups below 0: they stop an update before any handler sees it) ----------
 
 
+async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edited message in a private chat goes through everything again as a new message: read
+    by triage (a danger added in an edit is heard), relayed again inside a case (marked ✏️),
+    answered again outside one. In groups edits stay ignored."""
+    edited = update.edited_message
+    if edited is None:
+        return
+    if edited.chat.type == ChatType.PRIVATE and (edited.text or edited.caption):
+        again = Update(update.update_id, message=edited)
+        again.set_bot(context.bot)
+        await context.application.process_update(again)
+    raise ApplicationHandlerStop
+
+
 async def ignore_unaddressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """In groups, Puente only hears commands, mentions of itself and replies to its messages."""
     message = update.message

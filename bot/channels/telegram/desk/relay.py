@@ -55,13 +55,14 @@ def content_of(message: Message) -> tuple[str, tuple[int, int] | None] | None:
     """(text, copy_from) of what a person sent: the text, or for a photo, voice note, document,
     location... a line saying what it is (with its caption) and the message to copy. None:
     nothing a case can relay (a service message)."""
+    edited = "✏️ " if message.edit_date else ""  # an edit, relayed again
     if message.text:
-        return message.text, None
+        return edited + message.text, None
     for attribute, mark in MEDIA:
         if getattr(message, attribute, None):
             caption = message.caption or ""
             line = f"{mark} {attribute.replace('_', ' ')}" + (f": {caption}" if caption else "")
-            return line, (message.chat_id, message.message_id)
+            return edited + line, None if edited else (message.chat_id, message.message_id)
     return None
 
 
