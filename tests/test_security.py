@@ -72,7 +72,10 @@ async def test_staff_commands_refuse_everyone_else(live, emulator):  # noqa: F81
             await live.sends(person, command, first_name="X")
         got = (await emulator.await_bot_messages(person, before + 4))[before:]
         texts = [m["text"] for m in got]
-        assert texts == [t("en", "desk.staff_only")] * 3 + [t("en", "exams.notify.refused")]
+        # /case from a trainee is about their own request only (the number is ignored).
+        own = "Your request #1" if person == TRAINEE else t("en", "desk.trainee_no_case")
+        assert texts[0] == texts[2] == t("en", "desk.staff_only")
+        assert texts[1].startswith(own) and texts[3] == t("en", "exams.notify.refused")
         assert not any("visa" in x or "Sofía" in x for x in texts)
     case = rows(live.db_path, "SELECT status FROM cases WHERE id = 1")
     assert case == [("open",)]  # nobody resolved it
@@ -94,9 +97,9 @@ async def test_one_trainees_case_is_never_shown_to_another(live, emulator):  # n
     await live.sends(TRAINEE_B, "what did the counselor say?", first_name="Bruno",
                      reply_to_message_id=target["message_id"])  # fmt: skip
     await live.message_with(TRAINEE_B, "ANSWER: what did the counselor say?")
-    # B's /case 1 is refused, and B's chat never shows A's case.
+    # B's /case 1 shows B's own (absent) request, and B's chat never shows A's case.
     await live.sends(TRAINEE_B, "/case 1", first_name="Bruno")
-    await live.message_with(TRAINEE_B, t("en", "desk.staff_only"))
+    await live.message_with(TRAINEE_B, t("en", "desk.trainee_no_case"))
     b_texts = live.texts(TRAINEE_B)
     assert not any("immigration" in x or "visa" in x or "Sofía" in x for x in b_texts)
     await live.outbox_settled()
