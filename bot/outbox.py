@@ -356,6 +356,18 @@ class Outbox:
             ).all()
         return [_message(r) for r in rows]
 
+    def resend(self, message_id: int, kinds: Iterable[str]) -> bool:
+        """A row that failed for good (of these kinds) becomes due again with a fresh retry
+        budget; False if there is no such row (sent, pending, another kind, unknown)."""
+        o = schema.outbox
+        with self.db.transaction() as conn:
+            return bool(conn.execute(
+                o.update()
+                .where(o.c.id == message_id, o.c.status == FAILED, o.c.kind.in_(tuple(kinds)))
+                .values(status=PENDING, not_before=self.clock(), attempts=0, claim_token=None,
+                        first_attempt_at=None, reported_at=None)
+            ).rowcount)  # fmt: skip
+
     def mark_reported(self, message_id: int) -> None:
         o = schema.outbox
         with self.db.transaction() as conn:

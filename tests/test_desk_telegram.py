@@ -826,3 +826,23 @@ async def test_an_edit_inside_a_case_is_relayed_again_marked(app, api, desk, ass
     lines = [x for x in texts(api, MENTOR) if "come at" in x]
     assert lines[0].endswith("I can come at 3") and lines[1].endswith("✏️ I can come at 4")
     assert len(assistant.calls) == calls  # relayed, never answered
+
+
+async def test_a_desk_admin_can_resend_a_dead_letter(app, api, desk):
+    api.failures = [(403, {"description": "Forbidden: bot was blocked by the user"})]
+    row = desk.outbox.enqueue(TRAINEE, "hello again", kind="relay_out", case_id=None,
+                              dedupe_key="k-resend")  # fmt: skip
+    await desk_channel.deliver(app)
+    (alert,) = texts(api, ADMIN)
+    assert alert.endswith(f"/resend {row}")
+
+    await feed(app, staff_message(f"/resend {row}", MENTOR))  # not a desk admin
+    assert texts(api, MENTOR)[-1] == t("en", "desk.resend_admin_only")
+    await feed(app, staff_message("/resend 999", ADMIN))
+    assert texts(api, ADMIN)[-1] == t("en", "desk.resend_missing", outbox_id=999)
+    await feed(app, staff_message(f"/resend {row}", ADMIN))  # the trainee unblocked the bot
+    assert texts(api, ADMIN)[-1] == t("en", "desk.resent", outbox_id=row)
+    await desk_channel.deliver(app)
+    assert texts(api, TRAINEE) == ["hello again"]
+    await feed(app, staff_message(f"/resend {row}", ADMIN))  # sent now: nothing to resend
+    assert texts(api, ADMIN)[-1] == t("en", "desk.resend_missing", outbox_id=row)

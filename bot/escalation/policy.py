@@ -19,6 +19,9 @@ roster, which includes a person removed from it), the **action**, the case's **s
 | rate | the trainee only, once per round | resolved |
 | forget | the trainee only (their own cases) | any |
 
+Outside any case: `/resend N` (a message that failed for good, sent again) is for desk admins
+only (`may_resend`).
+
 A refusal is `NotAllowed` (who, what, why); a wrong state is `InvalidTransition`.
 """
 
@@ -131,3 +134,13 @@ def candidates(roster: Roster, case: Case, now: datetime | None) -> list[Person]
             roster, case, p.id, "take", now=now
         )
     ]
+
+
+def may_resend(roster: Roster, actor_id: int | None) -> Decision:
+    """`/resend N`: only a desk admin sends a failed message again (it may belong to any case,
+    and its text is not shown to whoever resends it)."""
+    if actor_id is None or roster.person(actor_id) is None:
+        return _no("not on the roster")
+    if not roster.is_admin(actor_id):
+        return _no("only a desk admin")
+    return ALLOW

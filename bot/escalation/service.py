@@ -555,7 +555,7 @@ class EscalationDesk:
                     admin.id,
                     self.tr.t(lang, "desk.dead_letter", case_id=dead.case_id or "—",
                               kind=dead.kind, recipient=self._recipient(dead.chat_id, lang),
-                              reason=_reason(dead.last_error)),
+                              reason=_reason(dead.last_error), outbox_id=dead.id),
                     kind="dead_letter", case_id=dead.case_id,
                     dedupe_key=f"dead:{dead.id}:{admin.id}",
                 )  # fmt: skip
@@ -568,6 +568,14 @@ class EscalationDesk:
                     pass
             self.outbox.mark_reported(dead.id)
         return done
+
+    def resend(self, outbox_id: int, actor_id: int) -> bool:
+        """`/resend N` from a dead letter: a desk admin sends a failed desk message again (the
+        policy's `may_resend`). False: no failed desk message with that number."""
+        decision = policy.may_resend(self.roster, actor_id)
+        if not decision:
+            raise NotAllowed(0, actor_id, "resend", decision.why)
+        return self.outbox.resend(outbox_id, REPORTED_KINDS)
 
     def _recipient(self, chat_id: int, lang: str) -> str:
         """Who a message was for, as a desk admin may read it: a staff member's name, the desk

@@ -74,6 +74,7 @@ from .staff_commands import (
     case_report,
     cases_command,
     open_cases,
+    resend_command,
     resolve_command,
 )
 
@@ -84,7 +85,7 @@ __all__ = [
     "STAFF_COMMANDS", "STATUS_MARK", "card_buttons", "card_language", "card_messages",
     "case_command", "case_of_message", "case_report", "cases_command", "deliver",
     "deliver_outbox", "desk_of", "fit", "gate", "keyboard", "on_button", "open_cases",
-    "reassign_keyboard", "register", "relay_in", "relay_out", "remind", "resolve_command", "run_outbox", "run_worker_once", "send_message",
+    "reassign_keyboard", "register", "relay_in", "relay_out", "remind", "resend_command", "resolve_command", "run_outbox", "run_worker_once", "send_message",
     "staff_language",
 ]
 
@@ -95,7 +96,7 @@ def register(application: Application) -> None:
     application.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
     new_messages = filters.UpdateType.MESSAGE
     for name, callback in (("cases", cases_command), ("case", case_command),
-                           ("resolve", resolve_command)):  # fmt: skip
+                           ("resolve", resolve_command), ("resend", resend_command)):  # fmt: skip
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     application.add_handler(CallbackQueryHandler(on_button, pattern=f"^{PREFIX}"))
 

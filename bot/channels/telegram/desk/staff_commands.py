@@ -1,4 +1,4 @@
-"""The staff commands `/cases`, `/case <id>` and `/resolve <id>` (roster people only; not in the
+"""The staff commands `/cases`, `/case <id>`, `/resolve <id>` and `/resend <n>` (roster people only; not in the
 public command menu), and `/case` for a trainee: the state of their own request, to cancel it."""
 
 from __future__ import annotations
@@ -105,6 +105,29 @@ async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await _kick(context.application)
     await reply(update, context, t(lang, "desk.resolved_counselor", case_id=case_id))
     await _update_cards(context, desk, case_id, "resolved", person)
+
+
+async def resend_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/resend <n>: a desk admin sends a message that failed for good again (the number comes
+    from the dead-letter alert)."""
+    staff = await _staff(update, context)
+    if staff is None:
+        return
+    desk, person = staff
+    lang = staff_language(person)
+    arg = (context.args or [""])[0].lstrip("#")
+    if not arg.isdigit():
+        await reply(update, context, t(lang, "desk.resend_usage"))
+        return
+    try:
+        again = await asyncio.to_thread(desk.resend, int(arg), person.id)
+    except DeskError:  # the policy: desk admins only
+        await reply(update, context, t(lang, "desk.resend_admin_only"))
+        return
+    key = "desk.resent" if again else "desk.resend_missing"
+    await reply(update, context, t(lang, key, outbox_id=int(arg)))
+    if again:
+        await _kick(context.application)
 
 
 async def case_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
