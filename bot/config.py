@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     response_promise_hours: float = Field(default=2.0, alias="PUENTE_RESPONSE_PROMISE_HOURS")
     next_day_reply_by: str = Field(default="10:00", alias="PUENTE_NEXT_DAY_REPLY_BY")
     claim_reminder_minutes: int = Field(default=30, alias="PUENTE_CLAIM_REMINDER_MINUTES")
-    crisis_reminder_minutes: int = Field(default=5, alias="PUENTE_CRISIS_REMINDER_MINUTES")
+    crisis_reminder_minutes: float = Field(default=5, gt=0, alias="PUENTE_CRISIS_REMINDER_MINUTES")
     reopen_window_hours: float = Field(default=72.0, alias="PUENTE_REOPEN_WINDOW_HOURS")
 
     # --- Exams --------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ class Reminder:
 
 
 def due_reminders(
-    desk: CaseStore, roster: Roster, *, now: datetime, minutes: int, crisis_minutes: int = 5
+    desk: CaseStore, roster: Roster, *, now: datetime, minutes: int, crisis_minutes: float = 5
 ) -> list[Reminder]:
     due: list[Reminder] = []
     for case in desk.unclaimed():
@@ -49,7 +49,7 @@ def due_reminders(
         if roster.backup_id is not None and roster.backup_id not in people:
             people.append(roster.backup_id)
         if case.urgent:
-            step = int(waited // timedelta(minutes=max(1, crisis_minutes)))
+            step = int(waited // timedelta(minutes=max(crisis_minutes, 0.01)))
             if step >= 1 and step not in done:
                 due.append(Reminder(case, step, people, step >= 2, waited_minutes))
             continue
@@ -62,7 +62,7 @@ def due_reminders(
 
 def send_reminders(
     desk: CaseStore, roster: Roster, outbox: Outbox, tr: Translator, *, now: datetime,
-    minutes: int, crisis_minutes: int = 5,
+    minutes: int, crisis_minutes: float = 5,
 ) -> list[Reminder]:  # fmt: skip
     """Enqueue the due reminders and record each step; returns what was sent."""
     sent = []

@@ -587,7 +587,7 @@ class EscalationDesk:
             return "desk"
         return self.tr.t(lang, "desk.actors.trainee")
 
-    def send_reminders(self, minutes: int, crisis_minutes: int = 5) -> list:
+    def send_reminders(self, minutes: int, crisis_minutes: float = 5) -> list:
         """Claim reminders for cases nobody took (idempotent: each step is an audit event); a
         crisis every `crisis_minutes` until claimed."""
         from bot.escalation.reminders import send_reminders

@@ -454,3 +454,35 @@ async def test_photos_and_voice_notes_are_relayed_both_ways_with_their_captions(
     assert back["caption"] == "use this door"
     messages = [m.text for m in puente.desk.cases.messages(case_id)]
     assert "🖼 photo: the lab door is locked" in messages and "🎤 voice" in messages
+
+
+async def test_an_unclaimed_crisis_reaches_the_backup_and_the_desk_until_claimed(puente):
+    """A crisis nobody claims: after the urgent interval the routed counselors and the backup
+    get an urgent reminder with claim buttons, then the desk group too, until someone claims it.
+    (The interval is 0.6 s here; the reminder job is run as its timer would run it.)"""
+    from types import SimpleNamespace
+
+    from bot.channels.telegram import desk as desk_channel
+
+    await puente.stop()
+    puente.settings = puente.settings.model_copy(update={"crisis_reminder_minutes": 0.01})
+    await puente.start()
+    await puente.trainee_sends(CRISIS)
+    await puente.emulator.await_for(
+        lambda: puente.desk.cases.active_case_for(TRAINEE), what="the crisis case"
+    )
+    context = SimpleNamespace(application=puente.app, bot_data=puente.app.bot_data)
+
+    async def reminded(chat_id: int) -> dict:
+        while True:  # run the reminder job until the condition holds (bounded by await_for)
+            found = [m for m in puente.emulator.bot_messages(chat_id)
+                     if "URGENT · crisis case" in m.get("text", "")]  # fmt: skip
+            if found:
+                return found[0]
+            await desk_channel.remind(context)
+            await asyncio.sleep(0.05)
+
+    backup = await asyncio.wait_for(reminded(ADMIN), timeout=20)  # ADMIN is the backup
+    assert "inline_keyboard" in str(backup.get("reply_markup"))
+    group = await asyncio.wait_for(reminded(DESK_CHAT), timeout=20)
+    assert CRISIS not in group["text"]  # the group reads the case number, never the message
