@@ -16,7 +16,8 @@ The claim's token guards every later update of the row: a worker whose claim wen
 worker never causes a third copy.
 
 Each chat's messages go out in the order they were enqueued. A row waits while an earlier row of
-the same chat is unsent and not merely scheduled for later (being sent, or waiting for a retry):
+the same chat (among the kinds its worker delivers) is unsent and not merely scheduled for later
+(being sent, or waiting for a retry):
 a counselor's second message never overtakes a first one that hit a transient error, across
 workers and processes too (the condition is part of the guarded claim). A row scheduled for a
 later time (an exam reminder) holds back nothing.
@@ -110,13 +111,14 @@ class Outbox:
         self.retry_budget = retry_budget
         self.claim_timeout = claim_timeout
 
-    def _scope(self) -> list:
+    def _scope(self, table: Any = schema.outbox) -> list:
         """Extra conditions on the rows this outbox delivers (all of them here)."""
         return []
 
     def _waits_behind(self, row: Any, now: datetime, *, strict: bool) -> Any:
-        """An earlier row of the same chat holds `row` back (per-chat order, across every kind:
-        a chat's messages keep their order whichever worker sends them).
+        """An earlier row of the same chat, among the kinds this outbox delivers, holds `row`
+        back (per-chat order; the desk's relays never wait for an exam reminder that another
+        worker, on its own timer, has not sent yet).
 
         `strict` (the claim): any earlier unsent row that is not merely scheduled for later.
         Otherwise (`due`, listing a run's work): only an earlier row that cannot go in this run
@@ -131,7 +133,9 @@ class Outbox:
                 sa.and_(b.c.status == SENDING, b.c.claimed_at > now - self.claim_timeout),
                 sa.and_(b.c.status == PENDING, b.c.attempts > 0, b.c.not_before > now),
             )
-        return sa.exists().where(b.c.chat_id == row.c.chat_id, b.c.id < row.c.id, holds)
+        return sa.exists().where(
+            b.c.chat_id == row.c.chat_id, b.c.id < row.c.id, holds, *self._scope(b)
+        )
 
     def _claimable(self, o: Any, now: datetime, *, strict: bool) -> Any:
         return sa.and_(
@@ -431,7 +435,7 @@ class Outbox:
 class KindsOutbox(Outbox):
     """The same outbox table, seen through some kinds only: a worker over it delivers just those
     (claims stay guarded, so it can run next to a worker over the whole outbox; per-chat order
-    holds across kinds)."""
+    holds among these kinds)."""
 
     def __init__(self, outbox: Outbox, kinds: Iterable[str]) -> None:
         super().__init__(
@@ -441,8 +445,8 @@ class KindsOutbox(Outbox):
         )  # fmt: skip
         self.kinds = tuple(kinds)
 
-    def _scope(self) -> list:
-        return [schema.outbox.c.kind.in_(self.kinds)]
+    def _scope(self, table: Any = schema.outbox) -> list:
+        return [table.c.kind.in_(self.kinds)]
 
 
 def _message(row: Any) -> OutboxMessage:

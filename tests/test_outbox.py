@@ -314,3 +314,16 @@ async def test_a_stale_claim_cannot_put_a_sent_message_back_to_pending(outbox, c
     clock.advance(10_000)
     assert (await OutboxWorker(outbox, send, clock).run_once()).sent == 0
     assert len(send.delivered) == 1
+
+
+async def test_relays_never_wait_for_another_workers_kinds(outbox, clock):
+    """An exam reminder due for the same chat, left to the exam worker's own timer, does not
+    hold back the desk's relays (order is kept among the kinds one worker delivers)."""
+    from bot.outbox import KindsOutbox
+
+    outbox.enqueue(7, "exam tomorrow", kind="exam_reminder", case_id=None, dedupe_key="exam")
+    relay = enqueue(outbox, "relay")
+    desk = KindsOutbox(outbox, ("relay_out",))
+    send = FakeSend()
+    assert (await OutboxWorker(desk, send, clock).run_once()).sent == 1
+    assert outbox.get(relay).status == "sent"
