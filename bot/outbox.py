@@ -217,7 +217,10 @@ class Outbox:
                 .where(o.c.id == message_id, self._claimable(o, now, strict=True))
                 .values(
                     status=SENDING, claimed_at=now, claim_token=token, attempts=o.c.attempts + 1,
-                    first_attempt_at=sa.func.coalesce(o.c.first_attempt_at, now),
+                    # typed, so PostgreSQL stores UTC whatever the session's time zone
+                    first_attempt_at=sa.func.coalesce(
+                        o.c.first_attempt_at, sa.literal(now, o.c.first_attempt_at.type)
+                    ),
                 )  # fmt: skip
             ).rowcount
         return token if claimed else None
@@ -315,7 +318,8 @@ class Outbox:
                     o.c.chat_id == chat_id, o.c.case_id == case_id, o.c.kind.in_(tuple(kinds)),
                     o.c.status == FAILED, o.c.telegram_message_id.is_(None), refused,
                 )
-                .values(status=PENDING, not_before=self.clock(), attempts=0, claim_token=None)
+                .values(status=PENDING, not_before=self.clock(), attempts=0, claim_token=None,
+                        first_attempt_at=None, reported_at=None)  # a fresh budget
             ).rowcount
 
     # --- what became of a message (receipts, dead letters) -------------------------------------

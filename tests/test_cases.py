@@ -387,3 +387,23 @@ def test_two_state_changes_at_once_do_not_lose_an_update(desk, db):
     second.join(20)
     assert len(outcome) == 1 and isinstance(outcome[0], InvalidTransition)
     assert kinds(desk, case.id).count("resolved") == 0  # only the raw update above resolved it
+
+
+def test_a_case_turned_crisis_is_reminded_anew(desk, db, clock):
+    """Reminded twice as a routine case, claimed by visa staff, then a crisis written inside it
+    takes it back to waiting: the urgent reminders start again from that moment (the steps sent
+    in the earlier waiting period do not count)."""
+    tr, outbox = Translator(), Outbox(db, clock=clock)
+    case = open_case(desk, topic="visa")
+    desk.record_routing(case.id, route(case, ROSTER, clock()))
+    clock.advance(minutes=61)
+    assert [r.step for r in send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)] == [1, 2]
+    desk.claim(case.id, 100000006)
+    message = desk.add_message(case.id, "in", TRAINEE, "ya no quiero vivir")
+    crisis = desk.mark_crisis(case.id, message.id)
+    assert crisis.assigned_to is None and crisis.urgent  # visa staff may not hold a crisis
+    clock.advance(minutes=5)
+    first = send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)
+    assert [(r.step, r.desk_chat) for r in first] == [(1, False)]
+    clock.advance(minutes=5)
+    assert [r.step for r in send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)] == [2]

@@ -327,3 +327,41 @@ async def test_relays_never_wait_for_another_workers_kinds(outbox, clock):
     send = FakeSend()
     assert (await OutboxWorker(desk, send, clock).run_once()).sent == 1
     assert outbox.get(relay).status == "sent"
+
+
+async def test_the_retry_budget_holds_on_a_server_in_another_time_zone(db, clock):
+    """PostgreSQL converts untyped timestamps with the session's time zone (a server set up in
+    Taipei runs at UTC+8): the first attempt must still be stored as the same instant."""
+    import sqlalchemy as sa
+
+    if db.is_sqlite:
+        pytest.skip("SQLite stores what it is given")
+    with db.transaction() as conn:
+        name = conn.execute(sa.text("SELECT current_database()")).scalar()
+        conn.execute(sa.text(f'ALTER DATABASE "{name}" SET timezone = \'Asia/Taipei\''))
+    db.close()  # new connections take the database's time zone
+    outbox = default_outbox(db, clock)
+    message_id = enqueue(outbox)
+    outbox.claim(message_id)
+    with db.connect() as conn:
+        assert conn.execute(sa.text("SHOW timezone")).scalar() == "Asia/Taipei"
+        first = conn.execute(sa.text("SELECT first_attempt_at FROM outbox")).scalar()
+    assert first.replace(tzinfo=None) == clock().replace(tzinfo=None)  # 02:00 UTC, not 10:00
+
+
+async def test_a_refused_message_made_due_again_gets_a_fresh_budget(db, clock):
+    """Refused (the person had never pressed Start), reported, then made due again days later
+    when they do: a transient error then is retried, not failed at once and unreported."""
+    outbox = default_outbox(db, clock)
+    case = CaseStore(db, clock=clock).open_case(
+        7, 7, "A", "en", "explicit_request", None, "hi", [], None, []
+    )
+    message_id = outbox.enqueue(7, "hi", kind="relay_out", case_id=case.id, dedupe_key="r")
+    worker = OutboxWorker(outbox, FakeSend(Forbidden("bot can't initiate conversation")), clock)
+    await worker.run_once()
+    outbox.mark_reported(message_id)
+    clock.advance(3 * 86400)
+    assert outbox.retry_refused(7, case.id, ["relay_out"]) == 1
+    await OutboxWorker(outbox, FakeSend(ServerError("bad gateway")), clock).run_once()
+    assert outbox.get(message_id).status == "pending"
+    assert outbox.unreported_failures(["relay_out"]) == []

@@ -38,12 +38,16 @@ def due_reminders(
     due: list[Reminder] = []
     for case in desk.unclaimed():
         waited = now - case.waiting_since
+        since = int(case.waiting_since.timestamp())
         done: set = set()
         for event in desk.audit(case.id):  # in order; taken back from a removed person: anew
             if event.kind == "unassigned":
                 done = set()
             elif event.kind == "reminded" and event.detail.get("round") == case.round:
-                done.add(event.detail.get("step"))
+                # A case that waits anew (taken back by a crisis, say) is reminded anew: a step
+                # counts for the waiting period it was sent in (older events carry no "since").
+                if event.detail.get("since", since) == since:
+                    done.add(event.detail.get("step"))
         waited_minutes = int(waited.total_seconds() // 60)
         people = list(case.routed_to)
         if roster.backup_id is not None and roster.backup_id not in people:
@@ -103,6 +107,7 @@ def send_reminders(
             {
                 "step": reminder.step,
                 "round": case.round,
+                "since": int(case.waiting_since.timestamp()),
                 "to": reminder.recipients,
                 "desk": reminder.desk_chat,
             },
