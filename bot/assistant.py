@@ -157,8 +157,12 @@ class Assistant:
         # A long message: every part was triaged (a danger written after two pages of context is
         # read), the gravest verdict stands; the search reads the part that asks (the last part
         # with a question mark, else the last part).
-        verdict = max((v for _, _, v in read), key=_gravity)
-        if any(v.danger for _, _, v in read) and not verdict.danger and verdict.escalate:
+        # The whole text is read too, by the floor cues and the n-gram model (no second
+        # embedding): a phrase cut between two parts (Chinese has no spaces to split at) is
+        # still heard.
+        whole = self.triager.classify(question, lang, vector=None)
+        verdict = max([whole] + [v for _, _, v in read], key=_gravity)
+        if (whole.danger or any(v.danger for _, _, v in read)) and not verdict.danger and verdict.escalate:
             verdict = dataclasses.replace(verdict, danger=True)
         asks = [i for i, part in enumerate(parts) if "?" in part or "？" in part]
         text, vector, _ = read[asks[-1] if asks else -1]

@@ -26,8 +26,9 @@ Failures are classified by `classify_error()`: network errors, timeouts, HTTP 5x
 retried with exponential backoff capped at `max_delay` (or exactly after Telegram's
 `retry_after`) for as long as `retry_budget` lasts from the first attempt (24 h: a Bot API
 outage of minutes or hours loses nothing); 403 (the person blocked the bot) and 400 (chat not
-found) fail permanently. `RetryableSendError` and `PermanentSendError` let an adapter say so
-explicitly. `max_attempts`, when set, also ends the retries after that many attempts.
+found) fail permanently; an error nobody classified (a bug, most likely) gets
+`UNKNOWN_ERROR_ATTEMPTS` attempts. `RetryableSendError` and `PermanentSendError` let an adapter
+say so explicitly. `max_attempts`, when set, also ends the retries after that many attempts.
 """
 
 from __future__ import annotations
@@ -89,6 +90,10 @@ class Failure:
     retryable: bool
     retry_after: float | None = None
     description: str = ""
+    known: bool = True  # False: an error nobody classified (a bug?), retried a few times only
+
+
+UNKNOWN_ERROR_ATTEMPTS = 8  # an unclassified error is not retried for 24 h (it holds its chat)
 
 
 class Outbox:
@@ -341,6 +346,21 @@ class Outbox:
             rows = conn.execute(sa.select(o).where(o.c.dedupe_key.in_(keys))).all()
         return {r.dedupe_key: _message(r) for r in rows}
 
+    def family(self, key: str, kinds: Iterable[str]) -> list[OutboxMessage]:
+        """The row stored under `key` and the rows that complete it (`key:p2`, `key:copy`...),
+        of these kinds, in order: one relayed message in all its parts."""
+        o = schema.outbox
+        with self.db.connect() as conn:
+            rows = conn.execute(
+                sa.select(o)
+                .where(
+                    sa.or_(o.c.dedupe_key == key, o.c.dedupe_key.like(f"{key}:%")),
+                    o.c.kind.in_(tuple(kinds)),
+                )
+                .order_by(o.c.id)
+            ).all()
+        return [_message(r) for r in rows]
+
     def release(self, message_id: int, text: str | None = None) -> bool:
         """held -> pending (with a new text if given); False if it was not held (any more)."""
         o = schema.outbox
@@ -499,7 +519,9 @@ def classify_error(exc: BaseException) -> Failure:
             return Failure(True, None, description)
         if 400 <= status < 500:
             return Failure(False, None, description)
-    return Failure(True, None, description)
+    if isinstance(exc, (OSError, TimeoutError)):  # network trouble by another name
+        return Failure(True, None, description)
+    return Failure(True, None, description, known=False)
 
 
 def _seconds(value: Any) -> float | None:
@@ -571,9 +593,12 @@ class OutboxWorker:
                 )
             except Exception as exc:  # noqa: BLE001 - every failure is classified and recorded
                 failure = self.classify(exc)
+                # An error nobody classified may be a bug that no retry fixes: a few attempts,
+                # not a day of them holding back the chat's later messages.
+                given_up = not failure.known and message.attempts + 1 >= UNKNOWN_ERROR_ATTEMPTS
                 status = self.outbox.mark_failed(
-                    message.id, failure.description,
-                    retry_after=failure.retry_after, permanent=not failure.retryable, token=token,
+                    message.id, failure.description, retry_after=failure.retry_after,
+                    permanent=not failure.retryable or given_up, token=token,
                 )  # fmt: skip
                 if status is None:
                     report.skipped += 1

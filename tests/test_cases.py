@@ -407,3 +407,12 @@ def test_a_case_turned_crisis_is_reminded_anew(desk, db, clock):
     assert [(r.step, r.desk_chat) for r in first] == [(1, False)]
     clock.advance(minutes=5)
     assert [r.step for r in send_reminders(desk, ROSTER, outbox, tr, now=clock(), minutes=30)] == [2]
+
+
+def test_a_crisis_cannot_be_cancelled_by_its_trainee(desk):
+    crisis = open_case(desk, reason="crisis", topic="wellbeing")
+    with pytest.raises(InvalidTransition):
+        desk.cancel(crisis.id, TRAINEE)
+    assert desk.get(crisis.id).active
+    routine = open_case(desk, user_id=TRAINEE + 1)
+    assert desk.cancel(routine.id, TRAINEE + 1).status == "resolved"

@@ -730,6 +730,9 @@ async def test_a_counselor_writing_without_replying_gets_a_hint_not_an_answer(ap
     hint = texts(api, MENTOR)[-1]
     assert hint == t("en", "desk.reply_hint", cases=f"#{case_id}")
     assert len(assistant.calls) == calls and len(texts(api, TRAINEE)) == before
+    # A desk admin sees every case in /cases, but this one is not theirs: answered as anyone.
+    await feed(app, staff_message("Where is the library?", ADMIN))
+    assert [c[0] for c in assistant.calls][-1] == "Where is the library?"
     # Once the case is resolved, the mentor is answered by Puente like anyone.
     desk.resolve(case_id, ADMIN)
     await feed(app, staff_message("Where is room B201?", MENTOR))
@@ -846,3 +849,24 @@ async def test_a_desk_admin_can_resend_a_dead_letter(app, api, desk):
     assert texts(api, TRAINEE) == ["hello again"]
     await feed(app, staff_message(f"/resend {row}", ADMIN))  # sent now: nothing to resend
     assert texts(api, ADMIN)[-1] == t("en", "desk.resend_missing", outbox_id=row)
+
+
+async def test_a_receipt_waits_for_every_part_of_the_relay(app, api, desk):
+    """A reply sent in two parts (or a text and the copy of a photo): "delivered" only when both
+    are; the second part failing for good makes the receipt say "not delivered"."""
+    case_id, card = await open_academic_case(app, api, desk)
+    desk.claim(case_id, MENTOR)
+    reply = desk.reply(case_id, MENTOR, "x " * 3000, (MENTOR, None))
+    key = next(r.dedupe_key for r in desk.outbox.held(("relay_ack",))).removesuffix(":ack")
+    first, second = desk.outbox.family(key, ("relay_out",))
+    assert reply.case.id == case_id and second.dedupe_key == f"{key}:p2"
+    desk.outbox.claim(first.id)
+    desk.outbox.mark_sent(first.id, 1)
+    desk.settle_deliveries()
+    assert len(desk.outbox.held(("relay_ack",))) == 1  # still waiting for part 2
+    desk.outbox.claim(second.id)
+    desk.outbox.mark_failed(second.id, "Forbidden: bot was blocked by the user", permanent=True)
+    desk.settle_deliveries()
+    assert desk.outbox.held(("relay_ack",)) == []
+    receipt = desk.outbox.by_keys([f"{key}:ack"])[f"{key}:ack"]
+    assert receipt.text.startswith("Not delivered:")

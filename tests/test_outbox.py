@@ -365,3 +365,22 @@ async def test_a_refused_message_made_due_again_gets_a_fresh_budget(db, clock):
     await OutboxWorker(outbox, FakeSend(ServerError("bad gateway")), clock).run_once()
     assert outbox.get(message_id).status == "pending"
     assert outbox.unreported_failures(["relay_out"]) == []
+
+
+async def test_an_unclassified_error_is_given_up_after_a_few_attempts(db, clock):
+    """A bug (say a malformed keyboard) is not a Telegram outage: it does not hold the chat's
+    later messages for a day."""
+    from bot.outbox import UNKNOWN_ERROR_ATTEMPTS
+
+    outbox = default_outbox(db, clock)
+    broken, after = enqueue(outbox, "broken"), enqueue(outbox, "after")
+    worker = OutboxWorker(outbox, FakeSend(*[ValueError("bad markup")] * 50), clock)
+    dead = []
+    for _ in range(UNKNOWN_ERROR_ATTEMPTS):
+        dead += (await worker.run_once()).dead
+        clock.advance(120)
+    assert outbox.get(broken).status == "failed" and [m.id for m in dead] == [broken]
+    assert outbox.get(broken).attempts == UNKNOWN_ERROR_ATTEMPTS
+    worker.send.errors.clear()
+    await worker.run_once()
+    assert outbox.get(after).status == "sent"

@@ -338,11 +338,12 @@ class CaseStore:
 
     def cancel(self, case_id: int, by: int) -> Case:
         """The trainee withdraws their request: the case is closed (no rating asked); writing
-        again within the reopen window reopens it, as after a resolution."""
+        again within the reopen window reopens it, as after a resolution. Not a crisis: the
+        counselors follow it up whatever the person says."""
         with self.db.transaction() as conn:
             case = self._get(conn, case_id, lock=True)
             self._authorize(conn, case, by, "cancel")
-            if not case.active:
+            if not case.active or case.urgent:  # a crisis stays with the counselors
                 raise InvalidTransition(case, "cancel")
             self._update(conn, case_id, status=RESOLVED, resolved_at=self.clock())
             self._event(conn, case_id, "cancelled", by, {"round": case.round})

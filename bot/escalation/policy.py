@@ -15,7 +15,7 @@ roster, which includes a person removed from it), the **action**, the case's **s
 | reassign | the assignee or a desk admin; unclaimed: those who may claim | active |
 | take (be the new assignee) | a roster person on duty now who may handle the case: for a crisis a counselor or desk admin, for another sensitive case also the people it was routed to | active |
 | message (write in the case) | the trainee only | active, or resolved within the reopen window |
-| cancel (withdraw the request, `/case` → Cancel) | the trainee only | active |
+| cancel (withdraw the request, `/case` → Cancel) | the trainee only | active, not a crisis |
 | rate | the trainee only, once per round | resolved |
 | forget | the trainee only (their own cases) | any |
 

@@ -526,28 +526,29 @@ class EscalationDesk:
           (the case number, the kind, the recipient and the error, never the message's text)
           and in the case's audit trail."""
         done = 0
-        receipts = self.outbox.held(("relay_ack",))
-        relays = self.outbox.by_keys(r.dedupe_key.removesuffix(":ack") for r in receipts)
-        for receipt in receipts:
-            relay = relays.get(receipt.dedupe_key.removesuffix(":ack"))
+        for receipt in self.outbox.held(("relay_ack",)):
+            # The relay in all its parts (a long text, the copy of a photo): "delivered" only
+            # when every part is, "not delivered" as soon as one failed for good.
+            key = receipt.dedupe_key.removesuffix(":ack")
+            parts = self.outbox.family(key, ("relay_out",))
             lang = self.language_of(receipt.chat_id)
-            if relay is None or relay.status == "sent":
+            failed = [p for p in parts if p.status == "failed"]
+            retrying = [p for p in parts if p.status == "pending" and p.attempts and p.last_error]
+            if all(p.status == "sent" for p in parts):
                 done += self.outbox.release(receipt.id)
-            elif relay.status == "failed":
+            elif failed:
                 text = self.tr.t(lang, "desk.relay_undeliverable", case_id=receipt.case_id,
-                                 reason=_reason(relay.last_error))  # fmt: skip
+                                 reason=_reason(failed[0].last_error))  # fmt: skip
                 done += self.outbox.release(receipt.id, text)
-            elif relay.attempts >= 1 and relay.last_error and relay.status == "pending":
-                key = f"{relay.dedupe_key}:delayed"
-                if key not in self.outbox.by_keys([key]):
-                    self.outbox.enqueue(
-                        receipt.chat_id,
-                        self.tr.t(lang, "desk.relay_delayed", case_id=receipt.case_id,
-                                  reason=_reason(relay.last_error)),
-                        kind="note", case_id=receipt.case_id, dedupe_key=key,
-                        thread_id=receipt.thread_id,
-                    )  # fmt: skip
-                    done += 1
+            elif retrying and f"{key}:delayed" not in self.outbox.by_keys([f"{key}:delayed"]):
+                self.outbox.enqueue(
+                    receipt.chat_id,
+                    self.tr.t(lang, "desk.relay_delayed", case_id=receipt.case_id,
+                              reason=_reason(retrying[0].last_error)),
+                    kind="note", case_id=receipt.case_id, dedupe_key=f"{key}:delayed",
+                    thread_id=receipt.thread_id,
+                )  # fmt: skip
+                done += 1
         for dead in self.outbox.unreported_failures(REPORTED_KINDS):
             for admin in self.roster.with_role("desk_admin"):
                 lang = _lang(admin.language)

@@ -178,15 +178,19 @@ async def on_counselor_button(update: Update, context: ContextTypes.DEFAULT_TYPE
     pressed.add(query.message.message_id)
     while len(pressed) > MAX_PRESSED:
         pressed.remove(min(pressed))
-    await query.answer()
     try:
-        await query.edit_message_reply_markup(
-            without_buttons(getattr(query.message, "reply_markup", None), query.data)
-        )
-    except BadRequest as exc:
-        if "not modified" not in str(exc).lower():
-            raise
-    await ask_for_human(update, context, language, entry.get("question", ""))
+        await query.answer()
+        try:
+            await query.edit_message_reply_markup(
+                without_buttons(getattr(query.message, "reply_markup", None), query.data)
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        await ask_for_human(update, context, language, entry.get("question", ""))
+    except Exception:
+        pressed.discard(query.message.message_id)  # it did not go through: a new press may
+        raise
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

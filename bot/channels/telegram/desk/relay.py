@@ -108,6 +108,10 @@ async def _staff_without_reply(
     if person is None:
         return False
     _all, cases = await asyncio.to_thread(desk.cases_for, person.id)
+    # Their own cases only (an admin's /cases lists every case, which says nothing about
+    # whom this message was meant for).
+    cases = [c for c in cases if c.assigned_to == person.id
+             or (c.assigned_to is None and person.id in c.routed_to)]  # fmt: skip
     if not cases:
         return False
     numbers = ", ".join(f"#{c.id}" for c in cases[:10])

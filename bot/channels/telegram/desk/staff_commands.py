@@ -244,6 +244,9 @@ async def trainee_case(update: Update, context: ContextTypes.DEFAULT_TYPE, desk:
     )
     text = t(lang, "desk.trainee_case", case_id=case.id, state=state,
              opened=_when(desk, case.created_at))  # fmt: skip
+    if case.urgent:  # a crisis cannot be withdrawn: no button
+        await reply(update, context, text)
+        return
     button = InlineKeyboardButton(
         t(lang, "desk.trainee_cancel_button"), callback_data=f"{PREFIX}cancel:{case.id}"
     )
