@@ -787,6 +787,10 @@ async def test_slow_answers_do_not_stall_the_desk(app, api, desk, assistant):
         await feed(app, message("/human I need to talk to someone", chat_id=TRAINEE))
         report = await asyncio.wait_for(desk_channel.deliver(app), timeout=20)
         assert report.sent >= 1  # the case card, while every answering thread is stuck
+        # Inside the case, a message is triaged on its own pool and relayed at once.
+        await asyncio.wait_for(feed(app, message("are you there?", chat_id=TRAINEE)), timeout=20)
+        case = desk.cases.active_case_for(TRAINEE)
+        assert [m.text for m in desk.cases.messages(case.id)][-1] == "are you there?"
         assert not release.is_set()
     finally:
         release.set()
@@ -870,3 +874,12 @@ async def test_a_receipt_waits_for_every_part_of_the_relay(app, api, desk):
     assert desk.outbox.held(("relay_ack",)) == []
     receipt = desk.outbox.by_keys([f"{key}:ack"])[f"{key}:ack"]
     assert receipt.text.startswith("Not delivered:")
+
+
+async def test_a_trainee_who_never_started_the_bot_raises_no_admin_alert(app, api, desk):
+    """Asked in a group, never pressed Start: the desk's messages to them wait for /start
+    (`chat_opened`); that is expected, not an alert for the admins."""
+    api.failures = [(403, {"description": "Forbidden: bot can't initiate conversation with a user"})]
+    desk.outbox.enqueue(TRAINEE, "ack", kind="ack", case_id=None, dedupe_key="k-never")
+    await desk_channel.deliver(app)
+    assert texts(api, ADMIN) == [] and desk.outbox.unreported_failures(("ack",)) == []

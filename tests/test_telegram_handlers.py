@@ -807,6 +807,11 @@ async def test_an_edited_question_is_answered_again_in_private_only(app, api, as
     first = message("Where is the labratory?", chat_id=50)
     await feed(app, first, edited(first, "Where is the laboratory?"))
     assert [c[0] for c in assistant.calls] == ["Where is the labratory?", "Where is the laboratory?"]
+    # Re-sent unchanged (Telegram does so when a reaction is added), or an edited command:
+    await feed(app, edited(first, "Where is the laboratory?"))
+    command = message("/help", chat_id=50)
+    await feed(app, command, edited(command, "/human"))
+    assert len(assistant.calls) == 2 and t("en", "telegram.human.unavailable") not in api.texts()
     in_group = message("@puente_bot hi", chat_id=-100, chat_type="supergroup")
     await feed(app, edited(in_group, "@puente_bot where can I print?"))
     assert len(assistant.calls) == 2  # edits in groups stay ignored

@@ -550,7 +550,12 @@ class EscalationDesk:
                 )  # fmt: skip
                 done += 1
         for dead in self.outbox.unreported_failures(REPORTED_KINDS):
-            for admin in self.roster.with_role("desk_admin"):
+            # A trainee who asked in a group and never opened a private chat with the bot: what
+            # the desk wrote goes out when they press Start (`chat_opened`); no alert for that.
+            never_started = "initiate conversation" in (dead.last_error or "").lower()
+            admins = [] if dead.kind in TRAINEE_KINDS and never_started else (
+                self.roster.with_role("desk_admin"))  # fmt: skip
+            for admin in admins:
                 lang = _lang(admin.language)
                 self.outbox.enqueue(
                     admin.id,

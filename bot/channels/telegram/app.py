@@ -147,7 +147,9 @@ def _add_handlers(application: Application) -> None:
     """Every handler, in the order an update meets them."""
     new_messages = filters.UpdateType.MESSAGE  # edits come back as messages (on_edit)
 
-    # Group -4: an edited message (in private) is handled again as a new message.
+    # Group -5: what each private message said; group -4: an edited message (in private) whose
+    # text changed is handled again as a new message.
+    application.add_handler(TypeHandler(Update, messages.remember_text), group=-5)
     application.add_handler(
         MessageHandler(filters.UpdateType.EDITED_MESSAGE, messages.on_edit), group=-4
     )

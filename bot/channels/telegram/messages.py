@@ -38,14 +38,38 @@ MAX_REMEMBERED_ANSWERS = 32  # per chat: answers whose 👍 / 👎 can still be 
 # --- Gates (handler groups below 0: they stop an update before any handler sees it) ----------
 
 
+MAX_SEEN_TEXTS = 50  # per chat: the last messages' texts, to tell a real edit from a re-send
+
+
+def _seen_texts(context: ContextTypes.DEFAULT_TYPE) -> dict[int, str]:
+    return context.chat_data.setdefault("seen_texts", {}) if context.chat_data is not None else {}
+
+
+async def remember_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """What each private message said (a few per chat, in memory), so that an edit that changes
+    nothing (Telegram re-sends a message when a reaction is added) is not handled twice."""
+    message = update.message
+    if message is None or message.chat.type != ChatType.PRIVATE:
+        return
+    seen = _seen_texts(context)
+    seen[message.message_id] = message.text or message.caption or ""
+    while len(seen) > MAX_SEEN_TEXTS:
+        del seen[next(iter(seen))]
+
+
 async def on_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An edited message in a private chat goes through everything again as a new message: read
     by triage (a danger added in an edit is heard), relayed again inside a case (marked ✏️),
-    answered again outside one. In groups edits stay ignored."""
+    answered again outside one. In groups edits stay ignored; so are edited commands and edits
+    that change nothing."""
     edited = update.edited_message
     if edited is None:
         return
-    if edited.chat.type == ChatType.PRIVATE and (edited.text or edited.caption):
+    said = edited.text or edited.caption or ""
+    seen = _seen_texts(context)
+    changed = seen.get(edited.message_id) != said
+    if edited.chat.type == ChatType.PRIVATE and said and not said.startswith("/") and changed:
+        seen[edited.message_id] = said
         again = Update(update.update_id, message=edited)
         again.set_bot(context.bot)
         await context.application.process_update(again)

@@ -4,7 +4,9 @@
 answers (an LLM can take 20 s) used to take all of it, and the outbox worker and every database
 call waited behind them: relays to and from counselors stalled while answers were computed. Now:
 
-- `ANSWERS`: the assistant (answer, triage inside a case, the escalation reply);
+- `ANSWERS`: the assistant's answers;
+- `TRIAGE`: triage of a message inside a case and the reply with the emergency numbers (never
+  queued behind answers: a person in crisis inside a case is heard at once);
 - `DELIVERY`: the outbox workers (desk and exam reminders);
 - the default pool: short database calls.
 """
@@ -20,6 +22,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 ANSWERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="puente-answer")
+TRIAGE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="puente-triage")
 DELIVERY = ThreadPoolExecutor(max_workers=2, thread_name_prefix="puente-delivery")
 
 
@@ -34,6 +37,10 @@ async def run_in(pool: ThreadPoolExecutor, fn: Callable[..., T], /, *args: Any, 
 
 async def answering(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     return await run_in(ANSWERS, fn, *args, **kwargs)
+
+
+async def triaging(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    return await run_in(TRIAGE, fn, *args, **kwargs)
 
 
 async def delivering(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

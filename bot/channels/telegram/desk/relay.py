@@ -25,7 +25,7 @@ from bot.escalation.roster import Person
 from bot.i18n import t
 
 from ..common import reply, services_of, ui_language
-from ..pools import answering
+from ..pools import triaging
 from .cards import _update_cards
 from .delivery import _kick
 from .helpers import _error_text, desk_of, staff_language
@@ -162,7 +162,7 @@ async def _trainee_writes(
     said = message.text or message.caption or ""  # what triage reads (a caption too)
     lang, verdict = language, None
     if said.strip():
-        lang, verdict = await answering(assistant.assess, said, language=language)
+        lang, verdict = await triaging(assistant.assess, said, language=language)
     crisis = verdict is not None and verdict.reason == "crisis"
     danger = verdict is not None and (crisis or verdict.danger)
     try:
@@ -195,7 +195,7 @@ async def _numbers_first(
     """The reply with the emergency and crisis numbers (and what happened on the desk)."""
     assistant = services_of(context).assistant
     text = update.message.text or update.message.caption or ""
-    record = await answering(assistant.escalation_reply, text, lang, verdict)
+    record = await triaging(assistant.escalation_reply, text, lang, verdict)
     await reply(update, context, "\n\n".join(p for p in (record.answer, then) if p))
 
 
