@@ -486,3 +486,31 @@ async def test_an_unclaimed_crisis_reaches_the_backup_and_the_desk_until_claimed
     assert "inline_keyboard" in str(backup.get("reply_markup"))
     group = await asyncio.wait_for(reminded(DESK_CHAT), timeout=20)
     assert CRISIS not in group["text"]  # the group reads the case number, never the message
+
+
+async def test_a_reassigned_case_carries_its_conversation(puente):
+    """Reassign hands over the whole conversation: the new counselor gets the card and every
+    message so far, in order; the trainee is told who has the case now."""
+    case_id, card = await open_case_with_the_mentor(puente)
+    await claim(puente, case_id, card)
+    await puente.staff_sends(MENTOR, "Which chapter?", reply_to_message_id=card["message_id"])
+    await puente.message_with(TRAINEE, "Which chapter?")
+    await puente.trainee_sends("Chapter 3, the method")
+    await puente.message_with(MENTOR, "Chapter 3, the method")
+
+    await puente.presses(MENTOR, card["message_id"], f"desk:reassign:{case_id}", MENTOR)
+    pick = f"desk:reassign:{case_id}:{COUNSELOR}"
+    await puente.emulator.await_for(
+        lambda: any(m["message_id"] == card["message_id"] and pick in str(m.get("reply_markup"))
+                    for m in puente.emulator.bot_messages(MENTOR)),
+        what="the picker on the card",
+    )  # fmt: skip
+    await puente.presses(MENTOR, card["message_id"], pick, MENTOR)
+    # In her first language (zh-TW).
+    history = await puente.message_with(
+        COUNSELOR, t("zh-TW", "desk.handoff_history", case_id=case_id, count=3)
+    )
+    said = history["text"]
+    assert said.index(THESIS) < said.index("Which chapter?") < said.index("Chapter 3, the method")
+    assert (await asyncio.to_thread(puente.desk.cases.get, case_id)).assigned_to == COUNSELOR
+    await puente.message_with(TRAINEE, t("en", "desk.claimed_trainee", counselor="Lin Mei-hua"))
