@@ -477,13 +477,19 @@ async def test_thumbs_down_is_stored_and_offers_a_counselor(app, api, users):
     assert api.texts()[-1] == t("es", "telegram.human.unavailable")
 
 
-async def test_counselor_button_hands_the_question_to_the_desk(app, api):
+async def counselor_offer(app, api) -> tuple[FakeDesk, dict]:
+    """A desk; a question answered, a 👎, and the offer of a counselor it brings (with its id)."""
     desk = FakeDesk()
     app.bot_data["services"].desk = desk
     await feed(app, message("How much is the allowance?", chat_id=50))
     answer = with_message_id(api, api.sent()[0])
     await feed(app, press("fb:-", on=answer))
-    await feed(app, press("human", on=with_message_id(api, api.sent()[-1])))
+    return desk, with_message_id(api, api.sent()[-1])
+
+
+async def test_counselor_button_hands_the_question_to_the_desk(app, api):
+    desk, offer = await counselor_offer(app, api)
+    await feed(app, press("human", on=offer))
 
     (request,) = desk.requests
     assert request == {
@@ -784,12 +790,7 @@ async def test_a_caption_is_read_as_the_message(app, api, assistant):
 
 
 async def test_a_double_tap_on_talk_to_a_counselor_asks_once(app, api):
-    desk = FakeDesk()
-    app.bot_data["services"].desk = desk
-    await feed(app, message("How much is the allowance?", chat_id=50))
-    answer = with_message_id(api, api.sent()[0])
-    await feed(app, press("fb:-", on=answer))
-    offer = with_message_id(api, api.sent()[-1])
+    desk, offer = await counselor_offer(app, api)
     await feed(app, press("human", on=offer), press("human", on=offer))
     assert len(desk.requests) == 1
     assert api.texts().count(t("en", "telegram.human.requested")) == 1

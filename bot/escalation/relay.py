@@ -131,7 +131,7 @@ def notify_new_case(
                 kind="card",
                 case_id=case.id,
                 dedupe_key=f"{key}:card:{person.id}",
-                reply_markup_json=_claim_buttons(tr, lang, case),
+                reply_markup_json=claim_buttons(tr, lang, case),
             )  # fmt: skip
         )
     if routing.desk_chat:
@@ -153,7 +153,7 @@ def notify_new_case(
                 case_id=case.id,
                 dedupe_key=f"{key}:desk",
                 thread_id=roster.desk.thread_id,
-                reply_markup_json=_claim_buttons(tr, lang, case),
+                reply_markup_json=claim_buttons(tr, lang, case),
             )  # fmt: skip
         )
     return ids
@@ -175,7 +175,7 @@ def notify_crisis_in_case(
                 tr.t(lang, "desk.crisis_in_case", case_id=case.id, name=clean(case.name),
                      text=clean(text)),
                 kind="card", case_id=case.id, dedupe_key=f"{key}:card:{person.id}",
-                reply_markup_json=_claim_buttons(tr, lang, case),
+                reply_markup_json=claim_buttons(tr, lang, case),
             )  # fmt: skip
         )
     if routing.desk_chat:
@@ -186,7 +186,7 @@ def notify_crisis_in_case(
             outbox.enqueue(
                 roster.desk.chat_id, text_desk, kind="desk_card", case_id=case.id,
                 dedupe_key=f"{key}:desk", thread_id=roster.desk.thread_id,
-                reply_markup_json=_claim_buttons(tr, lang, case),
+                reply_markup_json=claim_buttons(tr, lang, case),
             )  # fmt: skip
         )
     return ids
@@ -279,7 +279,7 @@ def notify_resolved(case: Case, outbox: Outbox, tr: Translator, *, reopen_hours:
     )  # fmt: skip
 
 
-def _claim_buttons(tr: Translator, lang: str, case: Case) -> dict:
+def claim_buttons(tr: Translator, lang: str, case: Case) -> dict:
     return buttons(
         [
             (tr.t(lang, "desk.buttons.claim"), f"desk:claim:{case.id}"),

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.escalation.cases import Case, CaseStore
-from bot.escalation.relay import _claim_buttons
+from bot.escalation.relay import claim_buttons
 from bot.escalation.roster import Roster
 from bot.i18n import Translator
 from bot.outbox import Outbox
@@ -89,7 +89,7 @@ def send_reminders(
             )  # fmt: skip
             outbox.enqueue(
                 person_id, text, kind="reminder", case_id=case.id, dedupe_key=f"{key}:{person_id}",
-                reply_markup_json=_claim_buttons(tr, lang, case) if case.urgent else None,
+                reply_markup_json=claim_buttons(tr, lang, case) if case.urgent else None,
             )  # fmt: skip
         if reminder.desk_chat:
             lang = roster.desk.language
@@ -100,7 +100,7 @@ def send_reminders(
             outbox.enqueue(
                 roster.desk.chat_id, text, kind="reminder", case_id=case.id,
                 dedupe_key=f"{key}:desk", thread_id=roster.desk.thread_id,
-                reply_markup_json=_claim_buttons(tr, lang, case) if case.urgent else None,
+                reply_markup_json=claim_buttons(tr, lang, case) if case.urgent else None,
             )  # fmt: skip
         desk.record_event(
             case.id, "reminded", None,
