@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     # --- Answering ----------------------------------------------------------------------------
     answer_threshold: float = Field(default=0.47, alias="PUENTE_ANSWER_THRESHOLD")
     top_k: int = Field(default=6, alias="PUENTE_TOP_K")
+    conversation_minutes: float = Field(default=30.0, gt=0, alias="PUENTE_CONVERSATION_MINUTES")
 
     # --- Optional LLM (LangChain, OpenAI-compatible endpoint) ---------------------------------
     llm_provider: Literal["none", "openai"] = Field(default="none", alias="LLM_PROVIDER")

@@ -1,8 +1,13 @@
 """`python -m bot eval FILE.jsonl`: answer quality on a question set of the dev-set schema.
 
+A conversation set (`eval/conversations/`) has `turns` (the messages, in order) instead of
+`question`: the conversation is played and its last reply is judged.
+
 Each item has `question`, `lang`, `kind` (answer | unanswerable | escalate), `expected_facts`,
 `expected_sources` and `escalation_reason`. A fact counts when the reply contains it, ignoring
 spacing and thousands separators. Metrics, overall and per language:
+- correct: items whose reply is right for their kind (answered with the facts, declined, or
+  escalated for the right reason)
 - precision on answered: answered items that are correct / all answered items
 - coverage: correct answers / answerable items
 - source hit: answerable items whose cited sources include an expected one
@@ -92,6 +97,7 @@ class Scores:
 
         return {
             "items": len(rs),
+            "correct": ratio(sum(r.correct for r in rs), len(rs)),
             "precision_on_answered": ratio(sum(r.correct for r in answered), len(answered)),
             "coverage": ratio(sum(r.correct for r in answerable), len(answerable)),
             "source_hit": ratio(sum(r.source_hit for r in answerable), len(answerable)),
@@ -116,11 +122,28 @@ def read_items(path: Path) -> list[dict]:
 
 
 def evaluate(assistant, items: list[dict]) -> Scores:
+    """Each item answered on its own; a conversation item (`turns`: its messages in order) is
+    played through a fresh `Conversations`, and its last reply is judged."""
     scores = Scores()
     for item in items:
-        record = assistant.answer(item["question"])
+        if "turns" in item:
+            record = play_conversation(assistant, item["turns"])
+            item = {**item, "question": item["turns"][-1]}
+        else:
+            record = assistant.answer(item["question"])
         scores.results.append(judge(item, record))
     return scores
+
+
+def play_conversation(assistant, turns: list[str]) -> AnswerRecord:
+    """The reply to the last message of a conversation, read as the console chat reads it."""
+    from bot.conversation import Conversations, MemoryConversationStore
+
+    conversations = Conversations(assistant, MemoryConversationStore())
+    record = None
+    for text in turns:
+        record = conversations.reply(1, text, user_id=1)
+    return record
 
 
 def format_table(scores: Scores) -> str:

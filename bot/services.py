@@ -7,13 +7,13 @@ lifecycle (for Telegram: `post_init` / `post_shutdown`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.config import Settings
-from bot.records import AnswerRecord
+from bot.records import AnswerRecord, Turn
 
 if TYPE_CHECKING:
     from bot.escalation.cases import Case, CaseEvent
@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 
 class AssistantLike(Protocol):
     def answer(
-        self, text: str, *, language: str | None = None, user_id: int | None = None
-    ) -> AnswerRecord:
-        """Answer one question. Synchronous and slow (embedding + search): run it in a thread."""
+        self, text: str, *, language: str | None = None, user_id: int | None = None,
+        history: Sequence[Turn] = (),
+    ) -> AnswerRecord:  # fmt: skip
+        """Answer one question; `history`, the conversation's earlier turns (oldest first).
+        Synchronous and slow (embedding + search): run it in a thread."""
         ...
 
     def detect_language(self, text: str) -> str | None:
@@ -134,6 +136,9 @@ class Services:
     users: UserStoreLike
     desk: DeskLike | None = None
     exams: object | None = None  # bot.exam_reminders.ExamReminders, or None
+    # bot.conversation.Conversations: private chats' follow-ups read in context; None: every
+    # message is answered on its own (assistant.answer)
+    conversations: object | None = None
 
     def open(self) -> None:
         """Open every member that has an `open()` (index, database, desk); no-op otherwise."""

@@ -23,7 +23,20 @@ def build_services(settings: Settings, assistant) -> Services:
     users = UserStore(db)
     desk = build_desk(settings, db)
     exams = build_exam_reminders(settings, db, assistant, roster=getattr(desk, "roster", None))
-    return Services(settings=settings, assistant=assistant, users=users, desk=desk, exams=exams)
+    conversations = build_conversations(settings, db, assistant)
+    return Services(settings=settings, assistant=assistant, users=users, desk=desk, exams=exams,
+                    conversations=conversations)  # fmt: skip
+
+
+def build_conversations(settings: Settings, db, assistant):
+    """Each private chat's last turns, in the database (they survive a restart and are shared
+    by every process)."""
+    from datetime import timedelta
+
+    from bot.conversation import Conversations, SqlConversationStore
+
+    ttl = timedelta(minutes=settings.conversation_minutes)
+    return Conversations(assistant, SqlConversationStore(db), ttl=ttl)
 
 
 def private_folder(path: Path) -> None:

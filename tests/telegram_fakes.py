@@ -34,6 +34,7 @@ class FakeAssistant:
         self.started: list[str] = []  # questions whose answering has begun, in order
         self.opened = self.closed = False
         self.verdicts: dict[str, Triage] = {}  # text -> triage verdict (assess)
+        self.histories: list[list] = []  # the conversation's earlier turns, per answer call
 
     # -- AssistantLike ---------------------------------------------------------------------
     def detect_language(self, text: str) -> str | None:
@@ -46,9 +47,11 @@ class FakeAssistant:
         return None
 
     def answer(
-        self, text: str, *, language: str | None = None, user_id: int | None = None
-    ) -> AnswerRecord:
+        self, text: str, *, language: str | None = None, user_id: int | None = None,
+        history=(),
+    ) -> AnswerRecord:  # fmt: skip
         self.started.append(text)
+        self.histories.append(list(history))
         self.calls.append((text, language, user_id))
         gate = self.gates.get(text)
         if gate is not None and not gate.wait(timeout=10):

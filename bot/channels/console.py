@@ -7,13 +7,22 @@ from typing import TextIO
 
 PROMPT = "you> "
 BANNER = (
-    "Puente console chat. Ask in Spanish, English or Chinese; /lang es|en|zh-TW picks the reply "
-    "language, /lang auto detects it again, /quit (or Ctrl-D) leaves."
+    "Puente console chat. Ask in Spanish, English or Chinese; follow-ups are read with the "
+    "question before them. /lang es|en|zh-TW picks the reply language, /lang auto detects it "
+    "again, /forget starts a new conversation, /quit (or Ctrl-D) leaves."
 )
+CHAT_ID = 0  # the console is one conversation
 
 
-def run_console(assistant, *, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """Read questions line by line and print Puente's replies until end of input."""
+def run_console(
+    assistant, *, stdin: TextIO | None = None, stdout: TextIO | None = None, conversations=None
+) -> int:
+    """Read questions line by line and print Puente's replies until end of input. The
+    conversation logic is Telegram's (`bot.conversation.Conversations`), kept in memory."""
+    if conversations is None:
+        from bot.conversation import Conversations, MemoryConversationStore
+
+        conversations = Conversations(assistant, MemoryConversationStore())
     stdin = stdin or sys.stdin
     stdout = stdout or sys.stdout
     interactive = stdin.isatty()
@@ -35,7 +44,11 @@ def run_console(assistant, *, stdin: TextIO | None = None, stdout: TextIO | None
             language = None if choice in ("", "auto") else _language(choice)
             print(f"puente> language: {language or 'auto'}", file=stdout, flush=True)
             continue
-        record = assistant.answer(text, language=language)
+        if text == "/forget":
+            conversations.forget(CHAT_ID)
+            print("puente> (a new conversation)", file=stdout, flush=True)
+            continue
+        record = conversations.reply(CHAT_ID, text, user_id=CHAT_ID, language=language)
         print("puente> " + record.answer.replace("\n", "\n        "), file=stdout, flush=True)
         if record.escalate:
             print(f"        [escalated: {record.escalation_reason}]", file=stdout, flush=True)

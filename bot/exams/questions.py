@@ -165,11 +165,15 @@ def _parse_level(text: str) -> int | None:
     return None
 
 
-def parse_exam_question(text: str, language: Language | None = None) -> ExamQuery | None:
+def parse_exam_question(
+    text: str, language: Language | None = None, *, follow_up: bool = False
+) -> ExamQuery | None:
     """What a question asks of the exam calendar, or None when it is not a calendar question.
 
     `language` (the asker's language) only decides how "6/3" is read: day/month for "es",
     month/day otherwise; without it, a Spanish-looking question reads day/month.
+    `follow_up`: the message follows a calendar answer ("which room?", "那英文場次呢？"), so it
+    need not say that it is about the exams; what it asks or names is returned.
     """
     if not text or not text.strip():
         return None
@@ -278,7 +282,12 @@ def parse_exam_question(text: str, language: Language | None = None) -> ExamQuer
     program_exam = bool(_PROGRAM_EXAM_WORDS.search(work))
     exam_word = bool(_EXAM_WORDS.search(work))
     certification = bool(ids or level or room and exam_word or _CERT_WORDS.search(work))
-    if not ids:
+    if follow_up and not ids:
+        named = bool(level or session_language or dates or month or relative_days or part_of_day
+                     or room or building)  # fmt: skip
+        if program_exam and not certification or not (asks or named or next_intent or upcoming):
+            return None
+    elif not ids:
         if program_exam and not certification:
             return None  # a module / Chinese-course exam of the training program
         if not (exam_word or level or "deadline" in strong or room and strong - {"room"}):

@@ -46,12 +46,14 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rebuilt: bool = False
     seconds: float = 0.0
+    vocabulary: int = 0  # entries of the Mandarin vocabulary index (words and dialogue lines)
 
     def summary(self) -> str:
         lines = [
             f"{self.files} files: {self.added} chunks added, {self.updated} updated, "
             f"{self.removed} removed, {self.unchanged} unchanged; {self.embedded} embedded "
             f"({self.sentences} sentences) in {self.seconds:.1f} s" + (" (full rebuild)" if self.rebuilt else "")
+            + (f"; {self.vocabulary} Mandarin vocabulary entries" if self.vocabulary else "")
         ]
         lines += [f"skipped {path}: {reason}" for path, reason in self.skipped]
         return "\n".join(lines)
@@ -189,9 +191,20 @@ def ingest(
         )
     write_chunks(data_dir, new_chunks)
     build_bm25(new_chunks, data_dir)
+    report.vocabulary = _write_vocabulary(knowledge_dir, data_dir)
     manifest.write(data_dir)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _write_vocabulary(knowledge_dir: Path, data_dir: Path) -> int:
+    """The Mandarin vocabulary index of the lesson files (`bot.mandarin.vocabulary`), rebuilt on
+    every ingest (milliseconds); the number of entries."""
+    from bot.mandarin.vocabulary import build_vocabulary
+
+    vocabulary = build_vocabulary(knowledge_dir)
+    vocabulary.write(data_dir)
+    return len(vocabulary.entries)
 
 
 def _sentences_missing(data_dir: Path, ids: set[str]) -> bool:

@@ -69,9 +69,16 @@ def m004_outbox_copies(conn: sa.Connection) -> None:
     add_column_if_missing(conn, schema.outbox, schema.outbox.c.copy_from)
 
 
+def m005_conversations(conn: sa.Connection) -> None:
+    """The last turns of each chat's conversation, so that a follow-up is read in context after
+    a restart and by any process."""
+    schema.metadata.create_all(conn, tables=[schema.conversations], checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_exam_reminders,
     m003_outbox_first_attempt,
     m004_outbox_copies,
+    m005_conversations,
 ]

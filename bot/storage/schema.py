@@ -42,6 +42,15 @@ messages = sa.Table(
     sa.UniqueConstraint("chat_id", "message_id", name="uq_messages_chat_message"),
 )
 
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("turns", sa.JSON, nullable=False),  # the last few `bot.records.Turn`s, oldest first
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
 feedback = sa.Table(
     "feedback",
     metadata,

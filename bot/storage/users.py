@@ -142,7 +142,7 @@ class UserStore:
         s = schema
         total = 0
         with self.db.transaction() as conn:
-            for table in (s.user_prefs, s.messages, s.feedback):
+            for table in (s.user_prefs, s.messages, s.feedback, s.conversations):
                 total += conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
             # Exam-session reminders (bot/exam_reminders/): the subscriptions and their reminders.
             subscriptions = sa.select(s.exam_subscriptions.c.id).where(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import re
@@ -142,9 +143,12 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
 
     chosen = await stored_language(context, user.id)
-    work = asyncio.ensure_future(
-        answering(services.assistant.answer, text, language=chosen, user_id=user.id)
-    )
+    conversations = getattr(services, "conversations", None)
+    if conversations is not None and not is_group(update):  # a group's turns are not one thread
+        ask = functools.partial(conversations.reply, message.chat_id)
+    else:
+        ask = services.assistant.answer
+    work = asyncio.ensure_future(answering(ask, text, language=chosen, user_id=user.id))
     # "typing…" only when the answer is not there at once: most answers take milliseconds, and
     # every Bot API call counts against Telegram's 30-per-second limit under load.
     done, _ = await asyncio.wait({work}, timeout=TYPING_AFTER_S)
