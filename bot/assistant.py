@@ -35,7 +35,6 @@ from bot.conversation.followup import (
     STRONG,
     WEAK,
     carried_terms,
-    content_words,
     ellipsis,
 )
 from bot.i18n import Translator, default_translator
@@ -145,11 +144,9 @@ class Assistant:
             return AnswerRecord(text or "", lang, self.tr.t(lang, "answers.empty"), answered=False)
         detected = self.detector.detect(question)
         earlier = history[-1] if history else None
-        if earlier is not None and language is None and (
-            detected is None or _mixed(question) or detected != earlier.language and _short(question)
-        ):
-            # "SC-2703-02?", "dame el pinyin", "¿y el de 請勿進入?": too little to tell a
-            # language by, or a word of another; the conversation's language
+        if earlier is not None and language is None and (detected is None or _mixed(question)):
+            # "SC-2703-02?", "¿y el de 請勿進入?": nothing, or a word of another language, to
+            # tell the language by; the conversation's
             detected = earlier.language
         if language is None and detected is None:
             return AnswerRecord(
@@ -161,17 +158,26 @@ class Assistant:
         search_text, vector, verdict = self._triage(question, lang, search_lang)
         if verdict.reason is not None:  # triage reads the message alone: a danger is heard as said
             return self.escalation_reply(question, lang, verdict)
-        record = self._vocabulary_answer(question, search_text, lang, search_lang, vector, earlier)
-        if record is not None:
-            pass
-        elif earlier is not None:
-            record = self._follow_up(question, search_text, lang, search_lang, vector, earlier)
-        else:
-            record = self._standalone(search_text, lang, search_lang, vector)
+        record = self._reply(question, search_text, lang, search_lang, vector, earlier)
+        if (
+            record.carried and language is None and lang != earlier.language and _short(question)
+        ):  # "dame el pinyin", read as part of a Spanish conversation, is answered in Spanish
+            record = self._reply(question, search_text, earlier.language, search_lang, vector, earlier)
         record.question = question
         if record.turn is not None:
             record.turn = dataclasses.replace(record.turn, question=question)
         return record
+
+    def _reply(
+        self, question: str, search_text: str, lang: str, search_lang: str, vector,
+        earlier: Turn | None,
+    ) -> AnswerRecord:  # fmt: skip
+        record = self._vocabulary_answer(question, search_text, lang, search_lang, vector, earlier)
+        if record is not None:
+            return record
+        if earlier is not None:
+            return self._follow_up(question, search_text, lang, search_lang, vector, earlier)
+        return self._standalone(search_text, lang, search_lang, vector)
 
     def _standalone(self, search_text: str, lang: str, search_lang: str, vector) -> AnswerRecord:
         calendar_record = self._calendar_answer(search_text, lang)
@@ -205,8 +211,8 @@ class Assistant:
             or not alone.answered
             or (leaning == WEAK and expanded.confidence > alone.confidence)
         )
-        if leaning == NONE and use_expanded and not _own_words_answered(search_text, expanded):
-            use_expanded = False  # a new question that the earlier topic only seems to answer
+        if leaning != STRONG and use_expanded and not _continues(expanded, earlier):
+            use_expanded = False  # a question of its own that the earlier topic only seems to answer
         if not use_expanded:
             return alone
         return self._carried(expanded, earlier, lang, terms)
@@ -524,14 +530,15 @@ def _topic_name(section: str) -> str:
     return name[:80]
 
 
-def _own_words_answered(search_text: str, record: AnswerRecord) -> bool:
-    """Whether a reply read with carried words still speaks to the message's own words: one of
-    its content words (or, in Chinese, one of its character pairs) is in the reply."""
-    own = {t for t in tokenize(search_text) if len(t) > 1 or not t.isascii()}
-    if not own:
+def _continues(record: AnswerRecord, earlier: Turn) -> bool:
+    """Whether a reply read with the earlier topic comes from the section that answered the
+    earlier turn: without a connective ("y…", "and…"), that is what tells a follow-up
+    ("weekends?" after the library's hours) from a question of its own that the carried words
+    only pull towards the earlier topic ("horario lavandería?" after an exam fee)."""
+    if not record.sources:
         return False
-    said = set(tokenize(record.body or record.answer))
-    return bool(own & said) or any(w in (record.body or "") for w in content_words(search_text) if len(w) > 1)
+    first = record.sources[0]
+    return (first.source, first.section) in set(earlier.sources)
 
 
 def _mixed(text: str) -> bool:

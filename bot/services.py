@@ -139,6 +139,7 @@ class Services:
     # bot.conversation.Conversations: private chats' follow-ups read in context; None: every
     # message is answered on its own (assistant.answer)
     conversations: object | None = None
+    practice: object | None = None  # bot.mandarin.practice.Practice (/practice), or None
 
     def open(self) -> None:
         """Open every member that has an `open()` (index, database, desk); no-op otherwise."""

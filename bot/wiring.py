@@ -24,8 +24,20 @@ def build_services(settings: Settings, assistant) -> Services:
     desk = build_desk(settings, db)
     exams = build_exam_reminders(settings, db, assistant, roster=getattr(desk, "roster", None))
     conversations = build_conversations(settings, db, assistant)
+    practice = build_practice(db, assistant)
     return Services(settings=settings, assistant=assistant, users=users, desk=desk, exams=exams,
-                    conversations=conversations)  # fmt: skip
+                    conversations=conversations, practice=practice)  # fmt: skip
+
+
+def build_practice(db, assistant):
+    """/practice over the assistant's Mandarin vocabulary index; None (logged) without one."""
+    from bot.mandarin.practice import Practice
+
+    lookup = getattr(assistant, "mandarin", None)
+    if lookup is None or not lookup.vocabulary.words():
+        logger.warning("no Mandarin vocabulary index: /practice is off (run `python ingest.py`)")
+        return None
+    return Practice(lookup.vocabulary, db)
 
 
 def build_conversations(settings: Settings, db, assistant):

@@ -655,7 +655,7 @@ async def test_post_init_opens_the_services_and_sets_the_menu_in_each_language(a
     menus = {p.get("language_code"): p["commands"] for p in api.sent("setMyCommands")}
     assert set(menus) == {None, "en", "es", "zh"}
     assert [c["command"] for c in menus["es"]] == [
-        "start", "help", "lang", "exams", "exam", "reminders", "human", "privacy", "forget"
+        "start", "help", "lang", "exams", "exam", "reminders", "practice", "human", "privacy", "forget",
     ]
     assert menus["zh"][0]["description"] == t("zh-TW", "telegram.commands.start")
     assert menus[None] == menus["en"]

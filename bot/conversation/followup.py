@@ -38,7 +38,7 @@ _ZH_ANAPHORA = ("那個", "這個", "它", "那裡", "那邊", "這裡", "這樣
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _OPENING = re.compile(r"^[\s¿¡\"'“”«(（「『]+")
-SHORT_WORDS = 4  # a Latin message of at most this many content words is short
+SHORT_WORDS = 2  # a Latin message of at most this many content words is short
 SHORT_HAN = 4  # a Chinese message of at most this many content characters is short
 
 
@@ -60,9 +60,9 @@ NONE, WEAK, STRONG = 0, 1, 2
 
 def ellipsis(text: str, language: str) -> int:
     """How much a message leans on what came before: STRONG when it opens with a connective
-    ("y…", "and…", "那…") or says almost nothing of its own; WEAK when it only points back with
-    a pronoun or a demonstrative ("is it free?", "那個要多久？"), which standalone questions
-    also use ("is it possible to…"); NONE otherwise."""
+    ("y…", "and…", "那…"); WEAK when it points back with a pronoun or a demonstrative ("is it
+    free?", "那個要多久？") or is short ("weekends?", "幾點開？"), which standalone questions
+    also are ("is it possible to…", "horario lavanderia?"); NONE otherwise."""
     opening = _opening(text)
     if not opening:
         return NONE
@@ -71,13 +71,13 @@ def ellipsis(text: str, language: str) -> int:
         return STRONG
     if language == "zh-TW" or has_han(opening):
         han = [c for run in _HAN_RUN.findall(opening) for c in run if c not in HAN_STOP]
-        if len(han) <= SHORT_HAN and not _WORD.findall(_HAN_RUN.sub(" ", opening)):
-            return STRONG
-        return WEAK if any(word in opening for word in _ZH_ANAPHORA) else NONE
-    if len(content_words(opening)) <= SHORT_WORDS - 2:
-        return STRONG
+        if any(word in opening for word in _ZH_ANAPHORA):
+            return WEAK
+        return WEAK if len(han) <= SHORT_HAN and not _WORD.findall(_HAN_RUN.sub(" ", opening)) else NONE
     words = _WORD.findall(opening)
-    return WEAK if any(w in _ANAPHORA.get(language, _ANAPHORA["en"]) for w in words) else NONE
+    if any(w in _ANAPHORA.get(language, _ANAPHORA["en"]) for w in words):
+        return WEAK
+    return WEAK if len(content_words(opening)) <= SHORT_WORDS else NONE
 
 
 def carried_terms(

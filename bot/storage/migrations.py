@@ -75,10 +75,16 @@ def m005_conversations(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.conversations], checkfirst=True)
 
 
+def m006_practice_cards(conn: sa.Connection) -> None:
+    """/practice: each person's spaced-repetition card per lesson word."""
+    schema.metadata.create_all(conn, tables=[schema.practice_cards], checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_exam_reminders,
     m003_outbox_first_attempt,
     m004_outbox_copies,
     m005_conversations,
+    m006_practice_cards,
 ]

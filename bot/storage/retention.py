@@ -4,7 +4,9 @@ What /privacy says, enforced: feedback and remembered questions for `FEEDBACK_DA
 a case for the length of the program plus 6 months after it was resolved (`CASE_DAYS`): then its
 messages are deleted and it stays as an anonymous audit row, as after /forget; delivered or failed
 outbox messages (they hold the text that was sent) as long as their case, or `FEEDBACK_DAYS`
-for messages about no case. Active cases are never purged.
+for messages about no case; a conversation's last turns (they hold the questions) a day after
+its last message (`CONVERSATION_DAYS`; it is not read after 30 minutes of silence anyway).
+Active cases are never purged.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 FEEDBACK_DAYS = 365
 CASE_DAYS = 365 + 183  # a one-year program plus six months
+CONVERSATION_DAYS = 1
 ANONYMIZED_USER_ID = 0
 
 
@@ -52,6 +55,11 @@ def purge(
         ).rowcount
         messages = conn.execute(
             s.messages.delete().where(s.messages.c.created_at < feedback_before)
+        ).rowcount
+        messages += conn.execute(
+            s.conversations.delete().where(
+                s.conversations.c.updated_at < now - timedelta(days=CONVERSATION_DAYS)
+            )
         ).rowcount
         old = [
             row.id

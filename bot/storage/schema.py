@@ -51,6 +51,20 @@ conversations = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+practice_cards = sa.Table(  # /practice: one row per person and lesson word (bot/mandarin/practice.py)
+    "practice_cards",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("entry_key", sa.String(200), nullable=False),  # "chinese/lesson-01.md#謝謝"
+    sa.Column("card", sa.Text, nullable=False),  # the FSRS card (fsrs.Card.to_dict) as JSON
+    sa.Column("due", UTCDateTime, nullable=False),
+    sa.Column("reviews", sa.Integer, nullable=False),
+    sa.Column("lapses", sa.Integer, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("user_id", "entry_key", name="uq_practice_cards_user_entry"),
+)
+
 feedback = sa.Table(
     "feedback",
     metadata,

@@ -128,7 +128,8 @@ class UserStore:
     # --- forgetting ---------------------------------------------------------------------------
 
     def forget_user(self, user_id: int) -> int:
-        """Delete the person's preferences, questions, feedback and case messages.
+        """Delete the person's preferences, questions, conversation, /practice progress,
+        feedback and case messages.
 
         Their cases stay as anonymized audit rows: the user id and chat id become 0 and every
         text (message, context, draft answer, name) is emptied; events keep their kind and time.
@@ -142,7 +143,7 @@ class UserStore:
         s = schema
         total = 0
         with self.db.transaction() as conn:
-            for table in (s.user_prefs, s.messages, s.feedback, s.conversations):
+            for table in (s.user_prefs, s.messages, s.feedback, s.conversations, s.practice_cards):
                 total += conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
             # Exam-session reminders (bot/exam_reminders/): the subscriptions and their reminders.
             subscriptions = sa.select(s.exam_subscriptions.c.id).where(

@@ -27,7 +27,7 @@ from bot.logging_setup import quiet_noisy_loggers, redact_secrets
 from bot.records import LANGUAGES
 from bot.services import Services
 
-from . import commands, desk, exams, feedback, messages
+from . import commands, desk, exams, feedback, messages, practice
 from .common import FEEDBACK_DOWN, FEEDBACK_UP, FORGET_PREFIX, HUMAN, LANG_PREFIX
 from .desk import STAFF_COMMANDS, desk_of, staff_language
 from .errors import on_error
@@ -169,6 +169,7 @@ def _add_handlers(application: Application) -> None:
     ):
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     exams.register(application)  # /exams, /exam, /reminders, /notify, their buttons and job
+    practice.register(application)  # /practice and its answer buttons
 
     # Button presses, by callback data.
     application.add_handler(

@@ -28,7 +28,9 @@ logger = logging.getLogger(__name__)
 
 # The command menu, in the order Telegram shows it (descriptions: telegram.commands.<name>).
 MAX_PRESSED = 200  # "Talk to a counselor" presses remembered per chat (double taps)
-MENU = ("start", "help", "lang", "exams", "exam", "reminders", "human", "privacy", "forget")
+MENU = (
+    "start", "help", "lang", "exams", "exam", "reminders", "practice", "human", "privacy", "forget",
+)
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
