@@ -15,8 +15,12 @@ A stage breakdown (one extra pass with timers wrapped around the assistant's par
 no code in bot/ is changed) shows where ask's time goes; when a target is missed, a cProfile of
 one pass is printed as well (`--profile` forces it).
 
-Targets: ask p95 <= 50 ms on the sample knowledge and <= 1.5 x the floor's p95; ask p95 <= 100 ms
-at 10,000 chunks.
+  follow-up  `Assistant.answer(last message, history=the turns before it)` on the conversations
+         of `eval/conversations/train.jsonl` (the earlier turns played once, not timed): the
+         standalone and the carried-over search, both gated (sample knowledge only).
+
+Targets: ask p95 <= 50 ms on the sample knowledge and <= 1.5 x the floor's p95; a follow-up's
+ask p95 <= 1.5 x the floor's p95; ask p95 <= 100 ms at 10,000 chunks.
 
 The 10k corpus (`bench/synthetic.py`) is cached under `bench/.cache/`; the first build embeds
 ~9,300 chunks (~10 min on 2 quiet cores). `--skip-10k` leaves it out; `--no-build` uses it only
@@ -40,6 +44,7 @@ from bench._common import (
     DATA,
     DEV_SET,
     KNOWLEDGE,
+    ROOT,
     best_of_passes,
     ensure_index,
     load_questions,
@@ -75,17 +80,51 @@ def time_calls(fn, questions: list[str]) -> list[float]:
     return out
 
 
-def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
-    """Warm-up, then `passes` interleaved passes of ask and floor."""
+CONVERSATIONS = ROOT / "eval" / "conversations" / "train.jsonl"
+
+
+def follow_up_calls(assistant, path: Path = CONVERSATIONS) -> list[tuple[str, list]]:
+    """(last message, the turns before it) of each conversation, its earlier turns played once
+    through `Conversations` as Telegram and the console do."""
+    import json
+    from datetime import datetime, timezone
+
+    from bot.conversation import Conversations, MemoryConversationStore
+
+    calls = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        turns = json.loads(line)["turns"]
+        store = MemoryConversationStore()
+        chat = Conversations(assistant, store)
+        for text in turns[:-1]:
+            chat.reply(1, text, user_id=1)
+        history = store.load(1, since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        if history:
+            calls.append((turns[-1], history))
+    return calls
+
+
+def measure(assistant, questions: list[str], passes: int, log=print, follow_ups=None) -> dict:
+    """Warm-up, then `passes` interleaved passes of ask, the follow-ups (when given) and floor."""
     load_before = loadavg()
+    follow_ups = follow_ups or []
     for q in questions:  # warm-up: detector tables, vocabulary, Chroma caches
         assistant.answer(q)
         floor_call(assistant, q)
+    for text, history in follow_ups:
+        assistant.answer(text, history=history)
+    follow_all, follow_passes = [], []
     ask_all, floor_all, ask_runs, floor_runs, loads, wide_all = [], [], [], [], [], []
     ask_passes, floor_passes, wide_passes = [], [], []
     wide_k = assistant.retriever.candidates
     for i in range(passes):
         ask = time_calls(assistant.answer, questions)
+        if follow_ups:
+            follow = time_calls(lambda call: assistant.answer(call[0], history=call[1]), follow_ups)
+            follow_all += follow
+            follow_passes.append(follow)
         flo = time_calls(lambda q: floor_call(assistant, q), questions)
         wide = time_calls(lambda q: floor_call(assistant, q, wide_k), questions)
         wide_all += wide
@@ -122,6 +161,10 @@ def measure(assistant, questions: list[str], passes: int, log=print) -> dict:
     }
     for key in ("p50_ms", "p95_ms"):
         out[f"ratio_best_{key[:3]}"] = round(out["ask_best"][key] / out["floor_best"][key], 2)
+    if follow_all:
+        out["follow_up"] = summarize(follow_all)
+        out["follow_up_best"] = summarize(best_of_passes(follow_passes))
+        out["follow_up_ratio_p95"] = round(out["follow_up"]["p95_ms"] / floor_s["p95_ms"], 2)
     return out
 
 
@@ -205,14 +248,15 @@ def profile_pass(assistant, questions: list[str], top: int = 18) -> str:
 
 
 def run_corpus(name: str, settings, questions: list[str], passes: int, target_p95: float,
-               profile: bool, log=print, ratio_target: bool = True) -> dict:
+               profile: bool, log=print, ratio_target: bool = True, follow_ups: bool = False) -> dict:
     from bot.assistant import Assistant
 
     log(f"[{name}] loading the assistant over {settings.data_dir} (load {loadavg()})")
     t0 = time.perf_counter()
     assistant = Assistant.from_settings(settings)
     load_s = time.perf_counter() - t0
-    result = measure(assistant, questions, passes, log)
+    calls = follow_up_calls(assistant) if follow_ups else None
+    result = measure(assistant, questions, passes, log, follow_ups=calls)
     result["corpus"] = name
     result["chunks"] = len(assistant.retriever.index.chunks)
     result["assistant_load_s"] = round(load_s, 2)
@@ -221,6 +265,8 @@ def run_corpus(name: str, settings, questions: list[str], passes: int, target_p9
     result["target_p95_ms"] = target_p95
     result["meets_p95"] = result["ask"]["p95_ms"] <= target_p95
     result["meets_ratio"] = result["ratio_p95"] <= TARGET_RATIO if ratio_target else None
+    if "follow_up" in result:
+        result["follow_up_meets_ratio"] = result["follow_up_ratio_p95"] <= TARGET_RATIO
     if profile or not result["meets_p95"] or result["meets_ratio"] is False:
         result["profile"] = profile_pass(assistant, questions)
         result["profile_load"] = loadavg()
@@ -232,8 +278,11 @@ def report(results: list[dict], info: dict) -> str:
     rows = []
     for r in results:
         load = f"{r['load_before']} → {r['load_after']}"
-        for what, label in (("ask", "ask"), ("floor", "floor (k=6)"),
+        for what, label in (("ask", "ask"), ("follow_up", "ask, a follow-up (with its history)"),
+                            ("floor", "floor (k=6)"),
                             ("floor_wide", f"floor at k={r['floor_wide_k']} (the retriever's candidates)")):
+            if what not in r:
+                continue
             s, b = r[what], r[f"{what}_best"]
             rows.append([r["corpus"], r["chunks"], label, s["n"], s["p50_ms"], s["p95_ms"], s["mean_ms"],
                          r.get(f"{what}_p95_median_of_passes", "-"), b["p50_ms"], b["p95_ms"], load])
@@ -253,6 +302,10 @@ def report(results: list[dict], info: dict) -> str:
         trows.append([r["corpus"], f"ask p95 ≤ {TARGET_RATIO}× floor p95", r["ratio_p95"],
                       verdict, r["load_after"]])
         trows.append([r["corpus"], "ask/floor at p50 (info)", r["ratio_p50"], "", r["load_after"]])
+        if "follow_up" in r:
+            trows.append([r["corpus"], f"follow-up ask p95 ≤ {TARGET_RATIO}× floor p95",
+                          r["follow_up_ratio_p95"], "PASS" if r["follow_up_meets_ratio"] else "MISS",
+                          r["load_after"]])
         best = r["ask_best"]["p95_ms"]
         trows.append([r["corpus"], f"best-of-passes ask p95 ≤ {r['target_p95_ms']:g} ms (info)", best,
                       "pass" if best <= r["target_p95_ms"] else "miss", r["load_after"]])
@@ -294,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     sample = settings_for(args.data_dir, KNOWLEDGE)
     ensure_index(sample, log)
     results = [run_corpus("sample knowledge", sample, questions, args.passes, TARGET_ASK_P95_MS,
-                          args.profile, log)]
+                          args.profile, log, follow_ups=True)]
     if not args.skip_10k:
         from bench import synthetic
 

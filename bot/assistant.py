@@ -280,7 +280,8 @@ class Assistant:
         self, record: AnswerRecord, earlier: Turn, lang: str, terms: list[str] | None = None
     ) -> AnswerRecord:
         """Say what the follow-up was taken to be about: "Sobre «Lavandería»: …"."""
-        topic = earlier.topic or (" ".join(terms) if terms else earlier.question)
+        chain = earlier.data.get("calendar") or [earlier.question]  # the calendar question it refines
+        topic = earlier.topic or (" ".join(terms) if terms else chain[0])
         lead = self.tr.t(lang, "answers.carried", topic=topic)
         record.answer = f"{lead}\n{record.answer}"
         if record.body is not None:
@@ -381,10 +382,11 @@ class Assistant:
                 text += "\n" + rules.chunk.text
                 sources.append(citation_for(rules, lang))
         full = text + "\n\n" + sources_line(sources, lang, self.tr)
-        named = [s.session_id for s in result.sessions]
+        # No topic name: a follow-up's reply is introduced by the first question of the chain
+        # it refines ("About “Level 2 exams in English?”:"), which says what was kept of it.
         turn = Turn(
             question, question, lang, "calendar", tuple((c.source, c.section) for c in sources),
-            ", ".join(named) if 0 < len(named) <= 2 else None, {"calendar": said[-MAX_CARRIED_TURNS:]},
+            None, {"calendar": said[-MAX_CARRIED_TURNS:]},
         )
         return AnswerRecord(
             question, lang, full, answered=True, sources=sources, confidence=0.95, body=text,

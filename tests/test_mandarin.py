@@ -143,6 +143,8 @@ def test_meanings_match_whole_words_not_a_part_of_the_phrase(vocabulary):
     assert lookup.find("where is the restroom") is None  # not "where is" (在哪裡)
     assert lookup.find("you're welcome").hanzi == "不客氣"
     assert lookup.find("oficina de correos") is None
+    assert lookup.find("carne de puerco").hanzi == "豬肉"
+    assert lookup.find("no como carne de puerco") is None  # a negation is not the word
 
 
 @pytest.mark.slow

@@ -64,6 +64,7 @@ _LEADS = re.compile(
     r"^(?:y|e|o|and|what about|how about|also|ok y|ok and|那|還有|那麼)\b\s*|^(?:那|還有)", re.IGNORECASE
 )
 _NOISE = re.compile(r"[¿?¡!。？！,，.;:：]+")
+_NEGATIONS = frozenset("no not don't doesn't didn't never nunca ni sin without".split())
 _ARTICLES = frozenset("el la los las un una unos unas lo the a an to".split())
 _FILLER = re.compile(
     r"\s+(?:por favor|porfa|pls|please|plis|en chino|in chinese|in mandarin|en mandarin|呢)$"
@@ -180,7 +181,13 @@ class Lookup:
                 score = 2.0
             else:
                 score = len(wanted_set & words) / len(wanted_set | words)
-                if not content <= words or score < (self.WORD_MATCH if entry.kind == "word" else self.SENTENCE_MATCH):
+                if not content <= words:
+                    continue  # a content word of the term the meaning lacks
+                if (wanted_set & _NEGATIONS) - words:
+                    continue  # "no como carne de puerco" is not "carne de puerco"
+                if entry.kind == "word" and score < self.WORD_MATCH:
+                    continue
+                if entry.kind == "sentence" and score < self.SENTENCE_MATCH:
                     continue
             rank = (score, entry.kind == "word")
             if best is None or rank > best[:2]:
