@@ -158,11 +158,11 @@ class Assistant:
         search_text, vector, verdict = self._triage(question, lang, search_lang)
         if verdict.reason is not None:  # triage reads the message alone: a danger is heard as said
             return self.escalation_reply(question, lang, verdict)
-        record = self._reply(question, search_text, lang, search_lang, vector, earlier)
+        record = self._reply(question, search_text, lang, search_lang, vector, history)
         if (
             record.carried and language is None and lang != earlier.language and _short(question)
         ):  # "dame el pinyin", read as part of a Spanish conversation, is answered in Spanish
-            record = self._reply(question, search_text, earlier.language, search_lang, vector, earlier)
+            record = self._reply(question, search_text, earlier.language, search_lang, vector, history)
         record.question = question
         if record.turn is not None:
             record.turn = dataclasses.replace(record.turn, question=question)
@@ -170,20 +170,46 @@ class Assistant:
 
     def _reply(
         self, question: str, search_text: str, lang: str, search_lang: str, vector,
-        earlier: Turn | None,
+        history: Sequence[Turn],
     ) -> AnswerRecord:  # fmt: skip
+        earlier = history[-1] if history else None
         record = self._vocabulary_answer(question, search_text, lang, search_lang, vector, earlier)
         if record is not None:
             return record
-        if earlier is not None:
-            return self._follow_up(question, search_text, lang, search_lang, vector, earlier)
-        return self._standalone(search_text, lang, search_lang, vector)
+        if earlier is None:
+            return self._standalone(search_text, lang, search_lang, vector)
+        if self.llm is not None and ellipsis(question, search_lang) != NONE:
+            record = self._condensed(question, lang, search_lang, history)
+            if record is not None:
+                return record
+        return self._follow_up(question, search_text, lang, search_lang, vector, earlier)
 
-    def _standalone(self, search_text: str, lang: str, search_lang: str, vector) -> AnswerRecord:
+    def _condensed(
+        self, question: str, lang: str, search_lang: str, history: Sequence[Turn]
+    ) -> AnswerRecord | None:
+        """With an LLM: the follow-up rewritten as a standalone question by the model (the
+        LangChain way), then answered like any question; None (the offline carry-over then)
+        when the model fails or the rewritten question is not answered."""
+        standalone = self.llm.condense([t.question for t in history], question, lang)
+        if standalone is None or standalone.strip() == question.strip():
+            return None
+        record = self._standalone(to_search_text(standalone, search_lang), lang, search_lang, None)
+        if not record.answered:
+            return None
+        lead = self.tr.t(lang, "answers.carried", topic=standalone)
+        record.answer = f"{lead}\n{record.answer}"
+        if record.body is not None:
+            record.body = f"{lead}\n{record.body}"
+        record.carried = standalone
+        return record
+
+    def _standalone(
+        self, search_text: str, lang: str, search_lang: str, vector, *, llm: bool = True
+    ) -> AnswerRecord:
         calendar_record = self._calendar_answer(search_text, lang)
         if calendar_record is not None:
             return calendar_record
-        return self._document_answer(search_text, lang, search_lang, vector)
+        return self._document_answer(search_text, lang, search_lang, vector, llm=llm)
 
     def _follow_up(
         self, question: str, search_text: str, lang: str, search_lang: str, vector, earlier: Turn
@@ -195,17 +221,18 @@ class Assistant:
             record = self._calendar_answer(search_text, lang, earlier=earlier)
             if record is not None:
                 return self._carried(record, earlier, lang)
-        alone = self._standalone(search_text, lang, search_lang, vector)
+        # Both readings are gated without the LLM; the one chosen is answered by it (once).
+        alone = self._standalone(search_text, lang, search_lang, vector, llm=False)
         if alone.turn is not None and alone.turn.kind == "calendar":
             return alone
         is_rare = getattr(self.retriever, "is_rare", None)
         rare = (lambda t: is_rare(t, share=CARRY_RARE_SHARE)) if is_rare else None
         terms = carried_terms(earlier.resolved, search_text, rare)
-        if not terms:
-            return alone
         expanded_text = f"{search_text} {' '.join(terms)}"
         prior = frozenset(earlier.sources) if earlier.kind == "documents" else frozenset()
-        expanded = self._document_answer(expanded_text, lang, search_lang, None, prior=prior)
+        if not terms:
+            return self._with_llm(alone, search_text, lang, search_lang, vector)
+        expanded = self._document_answer(expanded_text, lang, search_lang, None, prior=prior, llm=False)
         use_expanded = expanded.answered and (
             leaning == STRONG
             or not alone.answered
@@ -214,8 +241,16 @@ class Assistant:
         if leaning != STRONG and use_expanded and not _continues(expanded, earlier):
             use_expanded = False  # a question of its own that the earlier topic only seems to answer
         if not use_expanded:
-            return alone
-        return self._carried(expanded, earlier, lang, terms)
+            return self._with_llm(alone, search_text, lang, search_lang, vector)
+        expanded = self._with_llm(expanded, expanded_text, lang, search_lang, None, prior=prior)
+        return self._carried(expanded, earlier, lang, terms) if expanded.answered else expanded
+
+    def _with_llm(self, record: AnswerRecord, text: str, lang: str, search_lang: str, vector,
+                  **kwargs) -> AnswerRecord:  # fmt: skip
+        """A documents answer chosen without the LLM, answered again by it when one is set."""
+        if self.llm is None or not record.answered or record.turn is None or record.turn.kind != "documents":
+            return record
+        return self._document_answer(text, lang, search_lang, vector, **kwargs)
 
     def _vocabulary_answer(
         self, question: str, search_text: str, lang: str, search_lang: str, vector,
@@ -415,7 +450,7 @@ class Assistant:
 
     def _document_answer(
         self, question: str, lang: str, search_lang: str, vector=None, *,
-        prior: frozenset[tuple[str, str]] = frozenset(),
+        prior: frozenset[tuple[str, str]] = frozenset(), llm: bool = True,
     ) -> AnswerRecord:  # fmt: skip
         draft, signals = self.draft_answer(question, lang, search_lang, vector)
         if self.gate is not None:
@@ -433,7 +468,7 @@ class Assistant:
                 confidence=score, offer_counselor=True, turn=declined,
             )
         text, body = draft.text, draft.body
-        if self.llm is not None:
+        if self.llm is not None and llm:
             text, grounded = self.llm.answer_with_status(
                 question, lang, draft.hits, fallback=draft.text
             )

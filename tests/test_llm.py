@@ -22,6 +22,7 @@ from bot.answering.extractive import compose
 from bot.answering.llm import GROUNDING_RULES, LANGUAGE_NAMES, LLMAnswerer
 from bot.config import Settings
 from bot.i18n import default_translator
+from bot.records import Turn
 from bot.ingestion.documents import Chunk
 from bot.retrieval import Hit
 from bot.textnorm import tokenize
@@ -43,8 +44,10 @@ class FakeOpenAI:
     requests: list[dict] = field(default_factory=list)
     auth: list[str] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
+    replies: list[str] = field(default_factory=list)  # one per request, then `content`
 
     def completion(self, body: dict) -> dict:
+        content = self.replies.pop(0) if self.replies else self.content
         return {
             "id": "chatcmpl-test",
             "object": "chat.completion",
@@ -53,7 +56,7 @@ class FakeOpenAI:
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": self.content},
+                    "message": {"role": "assistant", "content": content},
                     "finish_reason": "stop",
                 }
             ],
@@ -392,3 +395,50 @@ def test_the_assistant_uses_the_llm_text_and_falls_back_to_the_extractive_one(fa
         assert record.answer == extractive
         assert ARC.chunk.text in record.answer
     assert [c.source for c in record.sources] == ["doc1.md"]
+
+
+# --- follow-ups condensed by the model ------------------------------------------------------------
+
+
+def follow_up_assistant(fake_openai):
+    from bot.assistant import Assistant
+
+    settings = llm_settings(fake_openai)
+    return Assistant(
+        settings, FakeRetriever([ARC]), llm=LLMAnswerer.from_settings(settings), detector=EnglishDetector()
+    )
+
+
+EARLIER = Turn(QUESTION, QUESTION, "en", "documents", (("doc1.md", "Residence card"),), "Residence card")
+
+
+def test_a_follow_up_is_condensed_by_the_model_then_answered(fake_openai):
+    assistant = follow_up_assistant(fake_openai)
+    fake_openai.replies = ["How long does it take to get the residence card?",
+                           "It takes about ten working days [1]."]
+
+    record = assistant.answer("and how long does it take?", history=[EARLIER])
+
+    condense, answer = (request["messages"] for request in fake_openai.requests)
+    assert "<last>\nand how long does it take?\n</last>" in condense[1]["content"]
+    assert QUESTION in condense[1]["content"]  # the earlier question, as data
+    assert "How long does it take to get the residence card?" in answer[1]["content"]
+    assert record.answered and record.carried == "How long does it take to get the residence card?"
+    assert record.answer.startswith("About “How long does it take to get the residence card?”:\n")
+    assert "ten working days" in record.answer
+
+
+def test_when_the_model_fails_the_follow_up_is_carried_over_offline(fake_openai, caplog):
+    assistant = follow_up_assistant(fake_openai)
+    fake_openai.mode = "error"
+
+    record = assistant.answer("and how long does it take?", history=[EARLIER])
+
+    assert record.answered and record.carried == "Residence card"  # the offline carry-over
+    assert any("condensing failed" in r.getMessage() for r in warnings_of(caplog))
+
+
+def test_a_message_that_stands_on_its_own_is_not_sent_to_be_condensed(fake_openai):
+    assistant = follow_up_assistant(fake_openai)
+    assistant.answer("Where can I apply for the Alien Resident Certificate card?", history=[EARLIER])
+    assert len(fake_openai.requests) == 1  # the answer only
