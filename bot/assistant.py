@@ -143,6 +143,7 @@ class Assistant:
             lang = language or "en"
             return AnswerRecord(text or "", lang, self.tr.t(lang, "answers.empty"), answered=False)
         detected = self.detector.detect(question)
+        own = detected  # the message's own language: a crisis reply is in it
         earlier = history[-1] if history else None
         if earlier is not None and language is None and (detected is None or _mixed(question)):
             # "SC-2703-02?", "¿y el de 請勿進入?": nothing, or a word of another language, to
@@ -157,7 +158,7 @@ class Assistant:
         search_lang = detected or lang
         search_text, vector, verdict = self._triage(question, lang, search_lang)
         if verdict.reason is not None:  # triage reads the message alone: a danger is heard as said
-            return self.escalation_reply(question, lang, verdict)
+            return self.escalation_reply(question, language or own or lang, verdict)
         record = self._reply(question, search_text, lang, search_lang, vector, history)
         if (
             record.carried and language is None and lang != earlier.language and _short(question)
@@ -193,6 +194,11 @@ class Assistant:
         standalone = self.llm.condense([t.question for t in history], question, lang)
         if standalone is None or standalone.strip() == question.strip():
             return None
+        embed = getattr(self.retriever, "embed_query", None)
+        vector = embed(to_search_text(standalone, search_lang)) if embed else None
+        verdict = self.triager.classify(standalone, lang, vector=vector)
+        if verdict.reason is not None:  # read with its context, the message asks for a person
+            return self.escalation_reply(question, lang, verdict)
         record = self._standalone(to_search_text(standalone, search_lang), lang, search_lang, None)
         if not record.answered:
             return None
@@ -272,6 +278,12 @@ class Assistant:
         asked = parse(question, after_vocabulary=after)
         if asked is None:
             return None
+        if asked.term:  # "how do you say 'I want to die'": the quoted words are heard too
+            embed = getattr(self.retriever, "embed_query", None)
+            term_vector = embed(to_search_text(asked.term, search_lang)) if embed else None
+            verdict = self.triager.classify(asked.term, lang, vector=term_vector)
+            if verdict.reason is not None:
+                return self.escalation_reply(question, lang, verdict)
         if after == "lesson" and asked.intent == "lesson":
             asked = dataclasses.replace(asked, intent="say", explicit=False)
         if asked.term is None:  # "dame el pinyin": of the word just shown
@@ -289,7 +301,8 @@ class Assistant:
                 return record
             text = self.tr.t(lang, "answers.vocabulary.not_in_lessons", term=asked.term)
             turn = Turn(question, question, lang, "declined")
-            return AnswerRecord(question, lang, text, answered=False, confidence=1.0, turn=turn)
+            return AnswerRecord(question, lang, text, answered=False, confidence=1.0, turn=turn,
+                                offer_counselor=True)  # fmt: skip
         lesson = self.mandarin.vocabulary.lessons.get(entry.lesson)
         title = (lesson.titles.get(lang) or lesson.titles.get("en", "")) if lesson else entry.source
         body = render(entry, lang, self.tr, lesson_title=title, aspect=asked.aspect)

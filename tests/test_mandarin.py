@@ -150,7 +150,7 @@ def test_meanings_match_whole_words_not_a_part_of_the_phrase(vocabulary):
 @pytest.mark.slow
 def test_through_the_assistant_a_word_in_no_lesson_is_said_to_be_in_none(assistant):
     record = assistant.answer("¿cómo se dice 'oficina de correos' en chino?")
-    assert not record.answered and not record.escalate and not record.offer_counselor
+    assert not record.answered and not record.escalate and record.offer_counselor
     assert "oficina de correos" in record.answer and "lecciones" in record.answer
 
 
@@ -231,3 +231,22 @@ def test_forget_deletes_the_practice_progress(trainer):
     practice.answer(8, question.entry, question.entry, 0)
     UserStore(db).forget_user(7)
     assert practice.progress(7) == (0, 0) and practice.progress(8)[0] == 1
+
+
+@pytest.mark.slow
+def test_a_danger_quoted_inside_a_word_question_is_heard(assistant):
+    record = assistant.answer("¿cómo se dice 'me quiero suicidar' en chino?")
+    assert record.escalate and record.danger
+
+
+def test_a_missed_word_is_not_asked_again_in_the_same_round(trainer):
+    practice, clock, _ = trainer
+    start = clock.now
+    asked = []
+    for _ in range(ROUND):
+        question = practice.next_question(7, since=start)
+        asked.append(question.entry)
+        wrong = next(i for i in question.options if i != question.entry)
+        practice.answer(7, question.entry, wrong, question.reviews)
+        clock.now += timedelta(minutes=2)  # every miss is due again by the next question
+    assert len(set(asked)) == ROUND

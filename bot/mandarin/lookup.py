@@ -64,6 +64,7 @@ _LEADS = re.compile(
     r"^(?:y|e|o|and|what about|how about|also|ok y|ok and|那|還有|那麼)\b\s*|^(?:那|還有)", re.IGNORECASE
 )
 _NOISE = re.compile(r"[¿?¡!。？！,，.;:：]+")
+MAX_WORD_QUESTION_CHARS = 200
 _NEGATIONS = frozenset("no not don't doesn't didn't never nunca ni sin without".split())
 _ARTICLES = frozenset("el la los las un una unos unas lo the a an to".split())
 _FILLER = re.compile(
@@ -85,6 +86,8 @@ class VocabQuestion:
 def parse(text: str, *, after_vocabulary: str | None = None) -> VocabQuestion | None:
     """What a message asks of the vocabulary, or None. `after_vocabulary`: the intent of the
     earlier turn when it was a vocabulary answer (its follow-ups are read as such)."""
+    if len(text) > MAX_WORD_QUESTION_CHARS:  # a long message is not a question about a word
+        return None
     folded = _NOISE.sub(" ", fold(text)).strip()
     folded = re.sub(r"\s+", " ", folded)
     found = _QUOTED.search(text)

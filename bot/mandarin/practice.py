@@ -68,17 +68,22 @@ class Practice:
     # --- asking -------------------------------------------------------------------------------
 
     def next_question(
-        self, user_id: int, lesson: int | None = None, *, skip: frozenset[int] = frozenset()
-    ) -> Question | None:
+        self, user_id: int, lesson: int | None = None, *, since: datetime | None = None,
+    ) -> Question | None:  # fmt: skip
         """The next word to ask: one due for review, else one never asked; None when neither.
-        `skip`: words already asked in this round."""
+        `since`: when the round began; a word answered since is not asked again in it (a miss
+        is due again a minute later)."""
+        cards = self._cards(user_id)
+        skip = frozenset(
+            i for i, w in enumerate(self.words)
+            if since is not None and self.key(w) in cards and cards[self.key(w)]["updated_at"] >= since
+        )
         pool = [
             i for i, w in enumerate(self.words)
             if (lesson is None or w.lesson == lesson) and i not in skip
         ]
         if not pool:
             return None
-        cards = self._cards(user_id)
         now = self.clock()
         due = sorted(
             (cards[self.key(self.words[i])]["due"], i) for i in pool
@@ -158,9 +163,11 @@ class Practice:
         table = schema.practice_cards
         with self.db.connect() as conn:
             rows = conn.execute(
-                sa.select(table.c.entry_key, table.c.due, table.c.reviews).where(table.c.user_id == user_id)
+                sa.select(table.c.entry_key, table.c.due, table.c.reviews, table.c.updated_at)
+                .where(table.c.user_id == user_id)
             ).all()
-        return {r.entry_key: {"due": r.due, "reviews": r.reviews} for r in rows}
+        return {r.entry_key: {"due": r.due, "reviews": r.reviews, "updated_at": r.updated_at}
+                for r in rows}  # fmt: skip
 
     def progress(self, user_id: int) -> tuple[int, int]:
         """(words practised, words due now)."""

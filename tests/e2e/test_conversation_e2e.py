@@ -79,7 +79,7 @@ async def test_a_practice_round_schedules_reviews(bot, emulator):
     buttons = inline_data(question)
     assert len(buttons) == 4
     # The right answer is the button whose picked word is the asked word.
-    right = next(b for b in buttons if b.split(":")[4] == b.split(":")[5])
+    right = next(b for b in buttons if b.split(":")[5] == b.split(":")[6])
     await bot.presses(TRAINEE, question["message_id"], right, TRAINEE)
     second = (await emulator.await_bot_messages(TRAINEE, 2, timeout=30))[-1]
     assert "2/5" in second["text"]
@@ -90,7 +90,7 @@ async def test_a_practice_round_schedules_reviews(bot, emulator):
     assert (user, key, reviews) == (TRAINEE, "chinese/lesson-01.md#你好", 1)
     assert datetime.fromisoformat(due).replace(tzinfo=timezone.utc) > datetime.now(timezone.utc)
 
-    wrong = next(b for b in inline_data(second) if b.split(":")[4] != b.split(":")[5])
+    wrong = next(b for b in inline_data(second) if b.split(":")[5] != b.split(":")[6])
     await bot.presses(TRAINEE, second["message_id"], wrong, TRAINEE)
     await emulator.await_bot_messages(TRAINEE, 3, timeout=30)
     reviews = sorted(r[2] for r in practice_cards(bot))

@@ -1,7 +1,7 @@
 """/practice: a round of questions on the lessons' words, inline buttons, spaced repetition.
 
-The round's state travels in the buttons' callback data ("pr:<lesson>:<asked>:<right>:<word>:
-<picked>:<reviews>", 64 bytes at most), so nothing of it lives in memory: a restart between two
+The round's state travels in the buttons' callback data ("pr:<lesson>:<asked>:<right>:<round start>:
+<word>:<picked>:<reviews>", 64 bytes at most), so nothing of it lives in memory: a restart between two
 presses loses nothing, and the progress itself is in the database (`bot.mandarin.practice`).
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -56,15 +58,17 @@ async def practice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                            first=trainer.lessons[0], last=trainer.lessons[-1]))  # fmt: skip
             return
         lesson = int(arg)
-    await _ask(update, context, language, lesson, asked=0, right=0)
+    await _ask(update, context, language, lesson, asked=0, right=0, start=int(time.time()))
 
 
-async def _ask(update: Update, context, language: str, lesson: int | None, asked: int, right: int) -> None:
+async def _ask(update: Update, context, language: str, lesson: int | None, asked: int, right: int,
+               start: int) -> None:  # fmt: skip
     from bot.mandarin.practice import ROUND
 
     trainer = services_of(context).practice
     user_id = update.effective_user.id
-    question = await asyncio.to_thread(trainer.next_question, user_id, lesson)
+    since = datetime.fromtimestamp(start, timezone.utc)
+    question = await asyncio.to_thread(trainer.next_question, user_id, lesson, since=since)
     if question is None:
         key = "telegram.practice.done" if asked else "telegram.practice.nothing_due"
         await _send(update, context, t(language, key, right=right, total=asked,
@@ -79,7 +83,7 @@ async def _ask(update: Update, context, language: str, lesson: int | None, asked
     else:
         text = t(language, "telegram.practice.ask_characters", meaning=_meaning(word, language))
         labels = [f"{trainer.words[i].hanzi} {trainer.words[i].pinyin}" for i in question.options]
-    state = f"{PREFIX}{lesson or 0}:{asked}:{right}:{question.entry}"
+    state = f"{PREFIX}{lesson or 0}:{asked}:{right}:{start}:{question.entry}"
     buttons = [
         [InlineKeyboardButton(label[:60], callback_data=f"{state}:{option}:{question.reviews}")]
         for label, option in zip(labels, question.options, strict=True)
@@ -93,7 +97,9 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     trainer = services_of(context).practice
     try:
-        lesson, asked, right, entry, picked, reviews = (int(x) for x in query.data[len(PREFIX):].split(":"))
+        lesson, asked, right, start, entry, picked, reviews = (
+            int(x) for x in query.data[len(PREFIX):].split(":")
+        )
     except ValueError:
         await query.answer()
         return
@@ -127,7 +133,7 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if asked >= ROUND:
         await _send(update, context, t(language, "telegram.practice.done", right=right, total=asked))
         return
-    await _ask(update, context, language, lesson or None, asked, right)
+    await _ask(update, context, language, lesson or None, asked, right, start)
 
 
 async def _send(update: Update, context, text: str, markup=None) -> None:
