@@ -194,20 +194,13 @@ class Assistant:
         standalone = self.llm.condense([t.question for t in history], question, lang)
         if standalone is None or standalone.strip() == question.strip():
             return None
-        embed = getattr(self.retriever, "embed_query", None)
-        vector = embed(to_search_text(standalone, search_lang)) if embed else None
-        verdict = self.triager.classify(standalone, lang, vector=vector)
+        verdict = self._heard(standalone, lang, search_lang)
         if verdict.reason is not None:  # read with its context, the message asks for a person
             return self.escalation_reply(question, lang, verdict)
         record = self._standalone(to_search_text(standalone, search_lang), lang, search_lang, None)
         if not record.answered:
             return None
-        lead = self.tr.t(lang, "answers.carried", topic=standalone)
-        record.answer = f"{lead}\n{record.answer}"
-        if record.body is not None:
-            record.body = f"{lead}\n{record.body}"
-        record.carried = standalone
-        return record
+        return self._introduced(record, lang, standalone)
 
     def _standalone(
         self, search_text: str, lang: str, search_lang: str, vector, *, llm: bool = True
@@ -279,9 +272,7 @@ class Assistant:
         if asked is None:
             return None
         if asked.term:  # "how do you say 'I want to die'": the quoted words are heard too
-            embed = getattr(self.retriever, "embed_query", None)
-            term_vector = embed(to_search_text(asked.term, search_lang)) if embed else None
-            verdict = self.triager.classify(asked.term, lang, vector=term_vector)
+            verdict = self._heard(asked.term, lang, search_lang)
             if verdict.reason is not None:
                 return self.escalation_reply(question, lang, verdict)
         if after == "lesson" and asked.intent == "lesson":
@@ -330,12 +321,23 @@ class Assistant:
         """Say what the follow-up was taken to be about: "Sobre «Lavandería»: …"."""
         chain = earlier.data.get("calendar") or [earlier.question]  # the calendar question it refines
         topic = earlier.topic or (" ".join(terms) if terms else chain[0])
+        return self._introduced(record, lang, topic)
+
+    def _introduced(self, record: AnswerRecord, lang: str, topic: str) -> AnswerRecord:
+        """The reply led by what it was read as: "About “Level 2 exams in English?”:"."""
         lead = self.tr.t(lang, "answers.carried", topic=topic)
         record.answer = f"{lead}\n{record.answer}"
         if record.body is not None:
             record.body = f"{lead}\n{record.body}"
         record.carried = topic
         return record
+
+    def _heard(self, text: str, lang: str, search_lang: str):
+        """Triage of a text other than the message (a quoted term, an LLM's rewrite), with its
+        own embedding."""
+        embed = getattr(self.retriever, "embed_query", None)
+        vector = embed(to_search_text(text, search_lang)) if embed is not None else None
+        return self.triager.classify(text, lang, vector=vector)
 
     def _triage(self, question: str, lang: str, search_lang: str):
         """(search text, query vector, triage verdict). Search in the language the question is
