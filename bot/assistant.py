@@ -48,6 +48,9 @@ logger = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4096  # a whole Telegram message: nothing a person wrote is cut
 TRIAGE_WINDOW = 1200  # characters triaged per part of a longer message (the embedding reads ~512 tokens)
+# Taiwan's national numbers for an ambulance and for suicide prevention: the two a safety note
+# under an ordinary answer carries (the crisis reply carries the handbook's whole table).
+NOTE_NUMBERS = ("119", "1925")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -58,6 +61,15 @@ class CrisisLines:
 
     text: str
     citation: Citation | None
+
+    @property
+    def short(self) -> str:
+        """The rows for an emergency and for suicide prevention on one line ("Fire and
+        ambulance: 119 · Suicide-prevention line (24 hours): 1925"); the whole table when the
+        handbook has neither."""
+        rows = [line.lstrip("• ").strip() for line in self.text.splitlines()]
+        wanted = [r for r in rows if any(re.search(rf"(?<!\d){n}(?!\d)", r) for n in NOTE_NUMBERS)]
+        return " · ".join(wanted) if wanted else " · ".join(r for r in rows if r)
 
 
 class Assistant:
@@ -164,6 +176,8 @@ class Assistant:
             record.carried and language is None and lang != earlier.language and _short(question)
         ):  # "dame el pinyin", read as part of a Spanish conversation, is answered in Spanish
             record = self._reply(question, search_text, earlier.language, search_lang, vector, history)
+        if verdict.caution and not record.escalate:
+            self._add_safety_note(record, record.language)
         record.question = question
         if record.turn is not None:
             record.turn = dataclasses.replace(record.turn, question=question)
@@ -377,6 +391,21 @@ class Assistant:
         detected = self.detector.detect(question)
         lang = language or detected or "en"
         return lang, self._triage(question, lang, detected or lang)[2]
+
+    def _add_safety_note(self, record: AnswerRecord, lang: str) -> None:
+        """Triage did not escalate the message but heard a possible danger in it (`caution`):
+        the answer ends with the emergency and suicide-prevention numbers, in one short note.
+        Nobody is alerted, and the reply says nothing about it."""
+        note = self.tr.t(lang, "answers.safety_note", numbers=self.crisis_lines(lang).short)
+        if record.body is not None and record.answer.startswith(record.body):
+            rest = record.answer[len(record.body) :]
+            record.body = f"{record.body}\n\n{note}"
+            record.answer = record.body + rest
+        else:
+            if record.body is not None:
+                record.body = f"{record.body}\n\n{note}"
+            record.answer = f"{record.answer}\n\n{note}"
+        record.caution = True
 
     # --- the three kinds of reply --------------------------------------------------------------
 

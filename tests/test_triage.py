@@ -49,18 +49,50 @@ def test_the_corpus_is_large_varied_and_split_once() -> None:
     assert not {r["text"] for r in train} & {r["text"] for r in heldout}
 
 
+def test_a_later_batch_is_split_by_the_same_rule_appended_and_only_once(tmp_path) -> None:
+    from bot.triage.__main__ import split
+
+    def part(name: str, texts: list[str], label: str) -> None:
+        rows = [{"text": t, "lang": "en", "label": label, "topic": "other", "danger": False,
+                 "situation": "test"} for t in texts]  # fmt: skip
+        path = tmp_path / name / f"{label}.jsonl"
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    part("first", [f"first message {i}" for i in range(10)], "none")
+    assert split(tmp_path / "first", tmp_path) == {"train": 7, "heldout": 3, "duplicates_dropped": 0}
+    before = [_rows(tmp_path / f"{n}.jsonl") for n in ("train", "heldout")]
+    # a later batch: one text already in the corpus (spacing and case aside) is dropped
+    part("later", ["FIRST  message 3"] + [f"later message {i}" for i in range(20)], "none")
+    counts = split(tmp_path / "later", tmp_path, append=True, ids=("p", "q"), seed=7)
+    assert counts == {"train": 14, "heldout": 6, "duplicates_dropped": 1}
+    after = [_rows(tmp_path / f"{n}.jsonl") for n in ("train", "heldout")]
+    for old, new, prefix in zip(before, after, ("p", "q"), strict=True):
+        assert new[: len(old)] == old  # the earlier split is untouched
+        assert all(r["id"].startswith(prefix) for r in new[len(old) :])
+    with pytest.raises(SystemExit, match="split once"):
+        split(tmp_path / "later", tmp_path, append=True, ids=("p", "q"), seed=7)
+    with pytest.raises(SystemExit, match="split once"):
+        split(tmp_path / "first", tmp_path)
+
+
 def test_the_model_files_load_and_name_their_corpus_and_embedding_model() -> None:
     model = TriageModel.load()
     assert model.embedder == DEFAULT_EMBEDDING_MODEL
     assert model.meta["corpus_sha256"] == hashlib.sha256(TRAIN.read_bytes()).hexdigest()
     for variant in ("full", "ngrams"):
         limits = model.thresholds(variant)
-        assert set(limits) == {"crisis", "escalate", "danger", "crisis_share"}
+        assert set(limits) == {"crisis", "escalate", "danger", "crisis_share", "caution"}
         assert all(0.0 < v < 1.0 for v in limits.values())
         # chosen on cross-validation of the train part, within the false-alarm budgets
         figures = model.meta["cross_validation"][variant]
-        assert figures["false_crisis_on_none"] <= 0.04
+        # the model's 3 % budget, plus the floor's cues (0.7 % of the train part's `none`) and the
+        # escalations read as a crisis by their share
+        assert figures["false_crisis_on_none"] <= 0.045
         assert figures["false_escalation_on_none"] <= 0.06
+        assert figures["caution_on_none"] <= 0.11
+        # the note reaches crisis messages that would otherwise get no numbers
+        assert figures["numbers_on_crisis_with_caution"] > figures["crisis_or_numbers_on_crisis"]
 
 
 @pytest.mark.slow
@@ -175,6 +207,42 @@ def test_below_the_escalation_threshold_nothing_escalates() -> None:
     assert Triager(SetModel(probs(sensitive=0.9))).classify("   ") == NONE
 
 
+def test_a_possible_crisis_below_the_escalation_line_is_marked_caution_not_escalated() -> None:
+    model = SetModel(probs(crisis=0.15))
+    model.limits = {**SetModel.limits, "caution": 0.1}
+    verdict = Triager(model).classify("x")
+    assert (verdict.reason, verdict.escalate, verdict.caution) == (None, False, True)
+    assert Triager(SetModel(probs(crisis=0.05))).classify("x") == NONE  # no caution line: none
+    model.limits = {**model.limits, "caution": 0.2}
+    assert Triager(model).classify("x") == NONE
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh-TW"])
+def test_an_answer_to_a_cautioned_message_ends_with_the_numbers_and_alerts_nobody(
+    assistant, monkeypatch, lang: str
+) -> None:
+    """The answer is what it would be, with a note of the ambulance and suicide-prevention
+    numbers (from the handbook, in the asker's language) after it and before its sources."""
+    question = {"en": "what time does the library open on saturday?",
+                "es": "a que hora abre la biblioteca el sabado?",
+                "zh-TW": "圖書館星期六幾點開？"}[lang]  # fmt: skip
+    plain = assistant.answer(question, language=lang)
+    model = SetModel(probs(crisis=0.15))
+    model.limits = {**SetModel.limits, "caution": 0.1}
+    monkeypatch.setattr(assistant, "triager", Triager(model))
+    noted = assistant.answer(question, language=lang)
+    assert not noted.escalate and noted.caution and not plain.caution
+    assert noted.answered == plain.answered and noted.sources == plain.sources
+    note = noted.answer.replace(plain.body or "", "", 1) if plain.body else noted.answer
+    assert "119" in note and "1925" in note
+    assert noted.answer.count("110") == plain.answer.count("110")  # two numbers, not the table
+    if plain.body is not None:
+        assert noted.body.startswith(plain.body) and "1925" in noted.body
+        assert noted.answer.endswith(plain.answer[len(plain.body) :])  # sources stay last
+    alerted = {"en": "alerted", "es": "avis", "zh-TW": "通知"}[lang]
+    assert alerted not in noted.answer
+
+
 def test_the_floor_makes_a_crisis_whatever_the_model_says() -> None:
     calm = SetModel(probs())
     verdict = Triager(calm).classify("voy a aventarme del puente esta noche")
@@ -239,6 +307,7 @@ def test_heldout_floors_in_each_language(heldout_scores, lang: str) -> None:
     assert m["crisis_numbers_rate"] >= 0.7
     assert m["escalation_accuracy"] >= 0.85
     assert m["false_escalation_on_none"] <= 0.12
+    assert m["safety_note_on_none"] <= 0.15
 
 
 @pytest.mark.slow
@@ -255,7 +324,7 @@ def test_every_crisis_reply_carries_the_numbers(heldout_scores) -> None:
     """Whatever the reason, a reply that treats a message as a crisis leads with the numbers."""
     crises = [o for o in heldout_scores.outcomes if o.predicted == "crisis"]
     assert crises and all(o.numbers for o in crises)
-    dangerous = [o for o in heldout_scores.outcomes if o.record.danger]
+    dangerous = [o for o in heldout_scores.outcomes if o.record.danger or o.record.caution]
     assert all(o.numbers for o in dangerous)
 
 

@@ -11,6 +11,9 @@ whatever the model says. A message that needs a person and whose likeliest reaso
 crisis, even below the crisis threshold, and so is one where the crisis takes a share of the
 probability of needing a person chosen on cross-validation; any escalated message with a danger
 signal is marked `danger`: its reply carries the emergency numbers even when routed as sensitive.
+A message that is not escalated but whose crisis probability reaches the `caution` line (chosen on
+cross-validation: at most 10 % of ordinary messages) is marked `caution`: its answer ends with a
+short note of the emergency and suicide-prevention numbers. Nobody is alerted for it.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class Triage:
     matched: str | None  # why, for logs: "floor:<cue>" or "model"
     danger: bool = False  # the reply carries the emergency numbers
     probability: float | None = None  # the model's probability of the chosen reason
+    caution: bool = False  # not escalated, but the answer carries a note with the numbers
 
     @property
     def escalate(self) -> bool:
@@ -93,6 +97,8 @@ class Triager:
                 reason = "crisis"
             else:
                 reason = max(("crisis", "sensitive", "explicit_request"), key=p.__getitem__)
+        elif p["crisis"] >= limits.get("caution", 1.0):
+            return Triage(None, None, "model", caution=True, probability=p["crisis"])
         else:
             return NONE
         return Triage(reason, self._topic(scores.topic, reason), "model", danger or reason == "crisis", p[reason])

@@ -3,6 +3,9 @@
 - ``split``: once, the written parts (`eval/triage/parts/*.jsonl`) into `train.jsonl` and
   `heldout.jsonl` (30 % held out, stratified by language and label, a fixed seed). It refuses to
   run again over an existing split: the held-out part must stay unseen.
+- ``split --append --ids P,Q --seed N``: a later batch of parts split by the same rule and
+  appended (train ids ``P…``, held-out ids ``Q…``); texts already in the corpus are dropped, and a
+  batch whose ids are already there is refused (each batch is split once).
 - ``train``: the model from `train.jsonl` with the configured embedding model (see `train.py`).
 """
 
@@ -25,11 +28,26 @@ SEED = 20261130
 FIELDS = ("text", "lang", "label", "topic", "danger", "situation")
 
 
-def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, int]:
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def split(
+    parts_dir: Path, out_dir: Path, *, force: bool = False, append: bool = False,
+    ids: tuple[str, str] = ("t", "h"), seed: int = SEED,
+) -> dict[str, int]:  # fmt: skip
     train_path, heldout_path = out_dir / "train.jsonl", out_dir / "heldout.jsonl"
-    if not force and (train_path.exists() or heldout_path.exists()):
+    existing: list[list[dict]] = [[], []]
+    if append:
+        existing = [[json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+                    for p in (train_path, heldout_path)]  # fmt: skip
+        taken = {r["id"].rstrip("0123456789") for part in existing for r in part}
+        if taken & set(ids):
+            raise SystemExit(f"ids {ids} are in the corpus already: each batch is split once")
+    elif not force and (train_path.exists() or heldout_path.exists()):
         raise SystemExit(f"{train_path} exists: the corpus is split once (use --force to redo)")
-    rows, seen, duplicates = [], set(), 0
+    rows, duplicates = [], 0
+    seen = {_key(r["text"]) for part in existing for r in part}
     for path in sorted(parts_dir.glob("*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -40,7 +58,7 @@ def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, i
                 raise SystemExit(f"{path}:{number}: bad row ({problems or row})")
             if row["lang"] not in ("es", "en", "zh-TW"):
                 raise SystemExit(f"{path}:{number}: language {row['lang']!r}")
-            key = " ".join(row["text"].lower().split())
+            key = _key(row["text"])
             if key in seen:
                 duplicates += 1
                 continue
@@ -50,7 +68,7 @@ def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, i
     strata: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for row in rows:
         strata[(row["lang"], row["label"])].append(row)
-    rng = random.Random(SEED)
+    rng = random.Random(seed)
     train, heldout = [], []
     for key in sorted(strata):
         group = strata[key]
@@ -58,12 +76,14 @@ def split(parts_dir: Path, out_dir: Path, *, force: bool = False) -> dict[str, i
         cut = round(len(group) * HELDOUT_SHARE)
         heldout += group[:cut]
         train += group[cut:]
-    for name, part in (("t", train), ("h", heldout)):
+    for name, part in zip(ids, (train, heldout), strict=True):
         part.sort(key=lambda r: (r["part"], r["lang"], r["label"], r["text"]))
         for i, row in enumerate(part, 1):
             row["id"] = f"{name}{i:04d}"
-    for path, part in ((train_path, train), (heldout_path, heldout)):
+    for path, old, part in zip((train_path, heldout_path), existing, (train, heldout), strict=True):
         with path.open("w", encoding="utf-8") as f:
+            for row in old:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
             for row in part:
                 ordered = {"id": row["id"], **{k: v for k, v in row.items() if k != "id"}}
                 f.write(json.dumps(ordered, ensure_ascii=False) + "\n")
@@ -77,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--parts", type=Path, default=CORPUS_DIR / "parts")
     s.add_argument("--out", type=Path, default=CORPUS_DIR)
     s.add_argument("--force", action="store_true")
+    s.add_argument("--append", action="store_true", help="split a later batch and append it")
+    s.add_argument("--ids", default="t,h", help="id prefixes of its train and held-out rows")
+    s.add_argument("--seed", type=int, default=SEED)
     t = sub.add_parser("train", help="train the model on the train part")
     t.add_argument("--corpus", type=Path, default=CORPUS_DIR / "train.jsonl")
     t.add_argument("--out", type=Path, default=MODEL_DIR)
@@ -86,7 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     if args.command == "split":
-        counts = split(args.parts, args.out, force=args.force)
+        train_id, heldout_id = args.ids.split(",")
+        counts = split(args.parts, args.out, force=args.force, append=args.append,
+                       ids=(train_id, heldout_id), seed=args.seed)  # fmt: skip
         print(json.dumps(counts))
         for name in ("train", "heldout"):
             rows = [json.loads(x) for x in (args.out / f"{name}.jsonl").read_text().splitlines()]

@@ -13,7 +13,9 @@ Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
    k=15, temperature 20, weight 0.5: no grid, the neighbours' figures varied by a point);
 3. thresholds on them, each the lowest whose out-of-fold false alarms stay within a budget:
    ``crisis`` 3 % of `none` messages, ``escalate`` (on 1 - P(none), crisis included) 5 % of
-   them, ``danger`` 10 % of them, and ``crisis_share`` (an escalated message is a crisis when
+   them, ``danger`` 10 % of them, ``caution`` (a message that is not escalated but whose
+   P(crisis) reaches it gets the emergency numbers in a short note under its answer) 10 % of
+   them, and ``crisis_share`` (an escalated message is a crisis when
    P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated messages that are not a crisis:
    calling a sensitive case urgent costs a counselor's minutes, missing a crisis costs more (see
    `choose_thresholds`: crisis recall 1.0 at any cost was measured, and called half of the
@@ -50,6 +52,10 @@ MIN_DF = 2  # an n-gram bucket seen in fewer training messages carries no weight
 FALSE_CRISIS = 0.03
 FALSE_ESCALATION = 0.05
 FALSE_DANGER = 0.10
+# A note with two numbers under an ordinary answer costs a line; a person in danger whom the
+# model does not escalate has nothing else (cross-validated: numbers on 92 % of crisis messages
+# without it, 96-97 % with it).
+FALSE_CAUTION = 0.10
 FALSE_CRISIS_SHARE = 0.15
 KNN = {"k": 15, "temperature": 20.0, "weight": 0.5}
 
@@ -189,8 +195,11 @@ def choose_thresholds(oof_reason: np.ndarray, oof_danger: np.ndarray, examples: 
     escalated = (escalate_score >= escalate_t) | (p_crisis >= crisis_t)
     share = p_crisis / np.maximum(escalate_score, 1e-9)
     other = escalated & ~none & (labels != "crisis")
+    # the note goes under answers that are not escalated: its budget counts all `none` messages
+    quiet = p_crisis[none & ~escalated]
+    caution_t = _lowest(quiet, FALSE_CAUTION * none.sum() / max(len(quiet), 1))
     return {
-        "crisis": crisis_t, "escalate": escalate_t,
+        "crisis": crisis_t, "escalate": escalate_t, "caution": caution_t,
         "danger": _lowest(oof_danger[none], FALSE_DANGER),
         "crisis_share": _lowest(share[other], FALSE_CRISIS_SHARE) if other.any() else 0.5,
     }  # fmt: skip
@@ -216,6 +225,7 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
         escalated & (likeliest | (share >= limits["crisis_share"]))
     )
     none = labels == "none"
+    caution = ~escalated & (p_crisis >= limits["caution"])
     return {
         "crisis_recall": float(np.mean(crisis[labels == "crisis"])),
         "escalation_accuracy": float(np.mean(escalated == ~none)),
@@ -224,6 +234,10 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
         "crisis_or_numbers_on_crisis": float(
             np.mean((crisis | (escalated & (oof_danger >= limits["danger"])))[labels == "crisis"])
         ),
+        "numbers_on_crisis_with_caution": float(
+            np.mean((crisis | caution | (escalated & (oof_danger >= limits["danger"])))[labels == "crisis"])
+        ),
+        "caution_on_none": float(np.mean(caution[none])),
     }
 
 
