@@ -1,7 +1,7 @@
 # Puente: two commands do all the set-up on a fresh machine.
 #   make run    create .venv, install, ingest the knowledge folder, start the bot
 #               (Telegram when TELEGRAM_BOT_TOKEN is set, otherwise a console chat)
-#   make test   install what the tests need and run every test (what CI runs)
+#   make test   install what the tests need, lint (ruff) and run every test (what CI runs)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -23,6 +23,7 @@ eval: install ingest
 	$(BIN)/python -m bot eval ../shared/eval/dev.jsonl
 
 test: install-test
+	$(BIN)/ruff check
 	bash scripts/ensure-postgres.sh
 	cd tests/e2e/emulator && npm ci --no-audit --no-fund --silent
 	$(BIN)/python -m pytest

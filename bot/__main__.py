@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
-from bot.index import IndexProblem
+from bot.errors import SetupError
 from bot.logging_setup import configure_logging
 
 logger = logging.getLogger("bot")
@@ -158,19 +158,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def startup_problem(exc: BaseException) -> str | None:
-    """The one-line message for a problem a person fixes in a file or a setting (no traceback):
-    the index, the roster, the exam calendar, the Telegram settings, the database; else None."""
-    from bot.channels.telegram.app import TelegramSetupError
-    from bot.escalation.roster import RosterError
-    from bot.exams import CalendarError
-    from bot.storage.db import DatabaseUnavailable
-    from bot.triage import TriageModelError
-
-    known = (IndexProblem, RosterError, CalendarError, TelegramSetupError, DatabaseUnavailable,
-             TriageModelError)  # fmt: skip
-    if isinstance(exc, known):
-        return str(exc)
-    return None
+    """The message for a problem a person fixes in a file or a setting (a `SetupError`: the
+    embedding model, the index, the roster, the exam calendar, the Telegram settings, the
+    database, the triage model; see `bot.errors`), shown instead of a traceback; else None."""
+    return str(exc) if isinstance(exc, SetupError) else None
 
 
 def run(settings: Settings) -> int:

@@ -16,11 +16,12 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from bot.config import DEFAULT_EMBEDDING_MODEL
+from bot.errors import SetupError
 
 logger = logging.getLogger(__name__)
 
 
-class EmbeddingModelError(RuntimeError):
+class EmbeddingModelError(SetupError, RuntimeError):
     """The configured embedding model cannot be loaded."""
 
 
@@ -72,9 +73,10 @@ class SentenceTransformerEmbedder:
 
             self._model = SentenceTransformer(path, device=device)
         except Exception as exc:
+            why = " ".join(str(exc).split()).rstrip(".")  # the library's message, on one line
             raise EmbeddingModelError(
-                f"cannot load embedding model {model!r}: {exc}. Use a local model folder, or "
-                "set HF_HUB_OFFLINE=0 on a machine that may download it."
+                f"cannot load embedding model {model!r} (EMBEDDING_MODEL): {why}. Use a local "
+                "model folder, or set HF_HUB_OFFLINE=0 on a machine that may download it."
             ) from exc
         self._e5 = "e5" in model.lower()
 

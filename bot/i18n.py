@@ -11,10 +11,19 @@ from pathlib import Path
 
 import yaml
 
+from bot.errors import PuenteError
 from bot.records import LANGUAGES
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 FALLBACK = "en"
+
+
+class UnknownMessage(PuenteError, KeyError):
+    """No locale file has a text for this key (a KeyError too, for callers that catch one)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no message {key!r}")
+        self.key = key
 
 
 class Translator:
@@ -34,7 +43,7 @@ class Translator:
         table = self.messages.get(lang or FALLBACK) or self.messages[FALLBACK]
         template = table.get(key) or self.messages[FALLBACK].get(key)
         if template is None:
-            raise KeyError(f"no message {key!r}")
+            raise UnknownMessage(key)
         return template.format(**values) if values else template
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.errors import SetupError
 from bot.ingestion.documents import Chunk
 from bot.textnorm import tokenize
 
@@ -31,7 +32,7 @@ COLLECTION = "puente"
 INDEX_FORMAT = 1
 
 
-class IndexProblem(RuntimeError):
+class IndexProblem(SetupError, RuntimeError):
     """Base for index problems a person can fix by re-running the ingest."""
 
 

@@ -401,34 +401,24 @@ def detect_language(text: str) -> Language | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Simplified -> Traditional (Taiwan)
+# Simplified -> Traditional (Taiwan), with OpenCC's converters (opencc-python-reimplemented),
+# each built once
 # ---------------------------------------------------------------------------------------------
 
 
 @lru_cache(maxsize=1)
 def _s2t():
-    """OpenCC 's2twp' (Taiwan standard + phrases), or zhconv as a fallback; built once."""
-    try:
-        import opencc
+    """Simplified -> Traditional, Taiwan standard with its phrases ('s2twp')."""
+    import opencc
 
-        converter = opencc.OpenCC("s2twp")
-        return converter.convert
-    except Exception:  # pragma: no cover - depends on what is installed
-        import zhconv
-
-        return lambda s: zhconv.convert(s, "zh-tw")
+    return opencc.OpenCC("s2twp").convert
 
 
 @lru_cache(maxsize=1)
 def _t2s():
-    try:
-        import opencc
+    import opencc
 
-        return opencc.OpenCC("t2s").convert
-    except Exception:  # pragma: no cover
-        import zhconv
-
-        return lambda s: zhconv.convert(s, "zh-cn")
+    return opencc.OpenCC("t2s").convert
 
 
 def _has_han(text: str) -> bool:
@@ -465,14 +455,9 @@ def is_simplified(text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _s2t_chars():
-    try:
-        import opencc
+    import opencc
 
-        return opencc.OpenCC("s2t").convert
-    except Exception:  # pragma: no cover
-        import zhconv
-
-        return lambda s: zhconv.convert(s, "zh-hant")
+    return opencc.OpenCC("s2t").convert
 
 
 def to_simplified(text: str) -> str:

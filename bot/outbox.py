@@ -43,6 +43,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.errors import PuenteError
 from bot.storage import schema
 from bot.storage.db import Database
 from bot.storage.types import utcnow
@@ -53,7 +54,7 @@ PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 HELD = "held"  # stored, not to be sent until `release()` (a receipt waiting for its message)
 
 
-class SendError(Exception):
+class SendError(PuenteError):
     """Base for errors a `send` callable may raise to classify its own failure."""
 
 

@@ -173,7 +173,7 @@ def postgres_server() -> PostgresServer:
         server = PostgresServer(bin_dir)
         try:
             server.start()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure: clean up, fail with the reason
             server.stop()
             _START_ERROR = f"could not start PostgreSQL from {bin_dir}: {exc}"
             pytest.fail(_START_ERROR)

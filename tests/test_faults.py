@@ -1,6 +1,6 @@
 """Faults at start-up and in the database: `python -m bot` exits with one clear line (exit code
-2, no traceback) for a missing or corrupt index and an unusable database; the database retries
-while it is locked and says clearly when it gives up."""
+2, no traceback) for a missing or corrupt index, an embedding model that cannot be loaded and an
+unusable database; the database retries while it is locked and says clearly when it gives up."""
 
 from __future__ import annotations
 
@@ -71,6 +71,23 @@ def test_an_unusable_database_path_exits_with_a_clear_message(real_settings, tmp
     })  # fmt: skip
     assert_clear_exit(result, "cannot be opened or written", "DATABASE_URL")
     assert result.stderr.count("retrying in") == 2  # three attempts, logged
+
+
+@pytest.mark.slow  # loads sentence-transformers (about 15 s)
+@pytest.mark.parametrize("command", [["ask", "hola"], ["run"]])
+def test_a_bad_embedding_model_setting_exits_with_one_line(tmp_path, command):
+    """`EMBEDDING_MODEL=no-such-model`: one line naming the model and the setting, no traceback
+    (an `EmbeddingModelError` is a `SetupError`), whether asking once or starting the bot."""
+    result = run_bot({
+        "EMBEDDING_MODEL": "no-such-model",
+        "HF_HUB_OFFLINE": "1",  # never try the network for it
+        "PUENTE_DATA_DIR": str(tmp_path / "data"),
+        "DATABASE_URL": f"sqlite:///{tmp_path}/p.db",
+        "PUENTE_LOG_LEVEL": "WARNING",
+    }, *command)  # fmt: skip
+    assert_clear_exit(result, "'no-such-model'", "EMBEDDING_MODEL")
+    (line,) = result.stderr.splitlines()  # logging at WARNING: nothing else is said
+    assert line.startswith("puente: cannot load embedding model 'no-such-model' (EMBEDDING_MODEL):")
 
 
 def test_migrations_wait_out_a_short_lock_and_report_a_long_one(tmp_path, caplog, monkeypatch):

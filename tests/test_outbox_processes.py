@@ -66,7 +66,7 @@ def test_two_processes_deliver_500_relays_once_in_order_and_survive_a_kill(pg_se
     try:
         _wait(lambda: delivered() >= 100, 60, "the first 100 deliveries")
         os.kill(workers[0].pid, signal.SIGKILL)  # mid-run, possibly between send and record
-        workers[0].wait(10)
+        workers[0].communicate(timeout=10)  # reaped, and its output pipe closed
         workers.append(_worker(url, "c", 3))  # the killed one restarted
         for proc in workers[1:]:
             out, _ = proc.communicate(timeout=120)
@@ -75,7 +75,7 @@ def test_two_processes_deliver_500_relays_once_in_order_and_survive_a_kill(pg_se
         for proc in workers:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait(10)
+                proc.communicate(timeout=10)
 
     with db.connect() as conn:
         log = conn.execute(

@@ -16,7 +16,7 @@ import pytest
 
 from bot.config import DEFAULT_EMBEDDING_MODEL
 from bot.topics import TOPICS
-from bot.triage import NONE, Triage, Triager, TriageModel, normalize, triage
+from bot.triage import NONE, Triage, TriageModel, Triager, normalize, triage
 from bot.triage.floor import Floor
 from bot.triage.model import LABELS, MODEL_DIR, Scores
 from bot.triage.text import hashed

@@ -53,7 +53,7 @@ class Conversations:
             turns = [turn]
         try:
             self.store.save(chat_id, user_id if user_id is not None else chat_id, turns, now)
-        except Exception:  # noqa: BLE001 - the answer matters more than the context
+        except Exception:  # the answer matters more than the context
             logger.exception("the conversation of a chat could not be stored")
         return record
 
@@ -63,6 +63,6 @@ class Conversations:
     def _load(self, chat_id: int, now) -> list:
         try:
             return self.store.load(chat_id, since=now - self.ttl)
-        except Exception:  # noqa: BLE001 - answered on its own rather than not at all
+        except Exception:  # answered on its own rather than not at all
             logger.exception("the conversation of a chat could not be read")
             return []

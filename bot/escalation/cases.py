@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.errors import PuenteError
 from bot.escalation import policy
 from bot.escalation.roster import Roster
 from bot.escalation.routing import Routing, is_sensitive
@@ -34,7 +35,7 @@ ACTIVE = (OPEN, CLAIMED, REOPENED)
 DIRECTIONS = ("in", "out", "note")
 
 
-class DeskError(Exception):
+class DeskError(PuenteError):
     """Base of the desk's exceptions."""
 
 
@@ -295,7 +296,7 @@ class CaseStore:
             values: dict[str, Any] = dict(reason="crisis", sensitive=True, urgent=True)
             if self.roster is not None:
                 crisis = dataclasses.replace(case, reason="crisis", sensitive=True)
-                may = lambda pid: policy.decide(self.roster, crisis, pid, "take")  # noqa: E731
+                may = lambda pid: policy.decide(self.roster, crisis, pid, "take")
                 # The people it was routed to still read it; only a counselor or a desk admin
                 # may hold it, so an assignee who may not is taken off and counselors claim it.
                 if case.assigned_to is not None and not may(case.assigned_to):

@@ -10,11 +10,13 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
+from bot.errors import PuenteError
+
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
-class InvalidHours(ValueError):
+class InvalidHours(PuenteError, ValueError):
     """A weekly-hours text that cannot be read; the message says which part."""
 
 

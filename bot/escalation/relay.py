@@ -62,7 +62,7 @@ def case_card(
     tr: Translator, lang: str, case: Case, routing: Routing | None, when: str | None
 ) -> str:
     """The full card a routed counselor reads."""
-    t = lambda key, **kw: tr.t(lang, f"desk.card.{key}", **kw)  # noqa: E731
+    t = lambda key, **kw: tr.t(lang, f"desk.card.{key}", **kw)
     title = t(
         "title",
         case_id=case.id,

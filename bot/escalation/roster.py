@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.errors import SetupError
 from bot.escalation.hours import InvalidHours, WeeklyHours
 from bot.topics import Topic
 
@@ -24,7 +25,7 @@ Language = Literal["es", "en", "zh-TW"]
 Role = Literal["counselor", "mentor", "exam_staff", "desk_admin", "staff"]
 
 
-class RosterError(ValueError):
+class RosterError(SetupError, ValueError):
     """A roster that cannot be used; `problems` holds (line, field, message) for each issue."""
 
     def __init__(self, source: str, problems: list[tuple[int | None, str, str]]) -> None:

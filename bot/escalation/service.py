@@ -641,7 +641,7 @@ class EscalationDesk:
 
 def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
     """A card's buttons for the case's state (stored/outbox form)."""
-    label = lambda key: tr.t(lang, f"desk.buttons.{key}")  # noqa: E731
+    label = lambda key: tr.t(lang, f"desk.buttons.{key}")
     if case.status == RESOLVED:
         return None
     if case.assigned_to is None:

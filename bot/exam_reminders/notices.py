@@ -15,7 +15,7 @@ from bot.exam_reminders.records import (
     Notice,
     _notice,
 )
-from bot.exams import format_date
+from bot.exams import UnknownSession, format_date
 from bot.i18n import Translator
 from bot.outbox import FAILED, PENDING, SENDING, SENT, Outbox
 from bot.storage import schema
@@ -46,10 +46,10 @@ class StaffNotices:
         sender_chat_id: int,
         sender_language: str,
     ) -> Notice:
-        """Write a staff notice to every subscriber of the session. KeyError: unknown session."""
+        """Write a staff notice to every subscriber of the session (UnknownSession if none)."""
         session = self.session(session_id)
         if session is None:
-            raise KeyError(session_id)
+            raise UnknownSession(session_id)
         subs = self.subscribers(session.key)
         now = self.clock()
         n = schema.exam_notices

@@ -15,7 +15,7 @@ from bot.exam_reminders.records import (
     _reminder,
     _subscription,
 )
-from bot.exams import ExamCalendar, ExamSession, normalize_session_id
+from bot.exams import ExamCalendar, ExamSession, UnknownSession, normalize_session_id
 from bot.storage import schema
 from bot.storage.db import Database
 
@@ -31,14 +31,14 @@ class SubscriptionStore:
         return self.calendar.by_id(session_id) if self.calendar is not None else None
 
     def subscribe(self, user_id: int, chat_id: int, session_id: str, language: str) -> Subscription:
-        """Subscribe (again) to a session; idempotent. Raises KeyError for an unknown session.
+        """Subscribe (again) to a session; idempotent. Raises UnknownSession for an unknown one.
 
         Reminders whose time has already passed when subscribing are not created: the person
         has just read the session's details.
         """
         session = self.session(session_id)
         if session is None:
-            raise KeyError(session_id)
+            raise UnknownSession(session_id)
         now = self.clock()
         t = schema.exam_subscriptions
         with self.db.transaction() as conn:

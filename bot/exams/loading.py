@@ -117,7 +117,7 @@ def _read_sessions(path: Path) -> list[ExamSession]:
             raise CalendarError(path, f"{len(raw)} values for {len(header)} columns", row=row)
         cells = {name: (raw[i].strip() if i < len(raw) else "") for name, i in index.items()}
 
-        def bad(column: str, message: str) -> CalendarError:
+        def bad(column: str, message: str, row: int = row) -> CalendarError:
             return CalendarError(path, message, row=row, column=column)
 
         for name in COLUMNS:

@@ -1,7 +1,7 @@
 """The exam calendar's records and constants: the CSV columns, a session, a parsed question, a reply.
 
 Also the small normalizers (session ids, rooms, languages, building names) that loading, queries
-and question parsing share, and `CalendarError`.
+and question parsing share, `CalendarError` and `UnknownSession`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
 
+from bot.errors import PuenteError, SetupError
 from bot.records import Citation
 
 COLUMNS: tuple[str, ...] = (
@@ -43,7 +44,7 @@ BUILDING_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-class CalendarError(ValueError):
+class CalendarError(SetupError, ValueError):
     """The exam calendar file is malformed; the message names the file, row and column."""
 
     def __init__(self, path: Path | str, message: str, *, row: int | None = None,
@@ -57,6 +58,15 @@ class CalendarError(ValueError):
         if column is not None:
             where += f", column {column!r}"
         super().__init__(f"{where}: {message}")
+
+
+class UnknownSession(PuenteError, KeyError):
+    """A session id that is not in the exam calendar (a KeyError too, for callers that catch
+    one)."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.config import Settings
+from bot.errors import SetupError
 from bot.logging_setup import configure_logging
 
 
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     try:
         report = run_ingest(settings, rebuild=args.rebuild, progress=not args.quiet)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SetupError) as exc:  # no knowledge folder, a bad EMBEDDING_MODEL
         print(f"ingest: {exc}", file=sys.stderr)
         return 2
     print(report.summary())

@@ -6,10 +6,12 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.errors import PuenteError
+
 BlockKind = Literal["text", "item", "row"]
 
 
-class LoaderError(Exception):
+class LoaderError(PuenteError):
     """A file could not be read (corrupt, bad encoding, broken front matter); it is skipped."""
 
 

@@ -28,7 +28,7 @@ class _NoAliasLoader(yaml.SafeLoader):
     """YAML without anchors and aliases: a few hundred bytes of aliases can expand to millions of
     characters (a "billion laughs"); metadata never needs them."""
 
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+    def compose_node(self, parent, index):  # PyYAML's signature
         if self.check_event(yaml.events.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(
@@ -39,7 +39,7 @@ class _NoAliasLoader(yaml.SafeLoader):
 
 def safe_yaml(text: str):
     """`yaml.safe_load` without aliases (`yaml.YAMLError` for one)."""
-    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    return yaml.load(text, Loader=_NoAliasLoader)  # safe: a SafeLoader subclass
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
@@ -415,7 +415,7 @@ def load_document(path: Path, root: Path) -> LoadedDocument:
         raise
     except RecursionError:
         raise LoaderError("too deeply nested to read") from None
-    except Exception as exc:  # noqa: BLE001 - a hostile or broken file: skip it, never abort
+    except Exception as exc:  # a hostile or broken file: skip it, never abort
         raise LoaderError(f"could not be read ({type(exc).__name__}: {exc})"[:300]) from exc
     source = path.relative_to(root).as_posix()
     meta = {k: v for k, v in meta.items() if k in FRONT_MATTER_FIELDS}

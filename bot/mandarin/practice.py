@@ -22,12 +22,18 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from bot.errors import PuenteError
 from bot.mandarin.vocabulary import Entry, Vocabulary
 from bot.storage import schema
 from bot.storage.types import utcnow
 
 ROUND = 5
 OPTIONS = 4
+
+
+class UnknownWord(PuenteError, ValueError):
+    """An answer names a word position the lessons do not have (they changed since the question
+    was asked)."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,7 @@ class Practice:
         from fsrs import Card, Rating
 
         if not (0 <= entry < len(self.words)) or not (0 <= picked < len(self.words)):
-            raise ValueError("no such word")
+            raise UnknownWord("no such word")
         word = self.words[entry]
         correct = picked == entry or self.words[picked].hanzi == word.hanzi
         key = self.key(word)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from bot.errors import SetupError
 from bot.storage import schema
 from bot.storage.migrations import MIGRATIONS, Migration
 from bot.storage.types import utcnow
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-class DatabaseUnavailable(RuntimeError):
+class DatabaseUnavailable(SetupError, RuntimeError):
     """The database cannot be opened or written: a bad path, a lock held too long, a server down."""
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from bot.errors import PuenteError
 from bot.records import LANGUAGES
 from bot.storage import schema
 from bot.storage.db import Database
@@ -15,7 +16,7 @@ from bot.storage.types import utcnow
 ANONYMIZED_USER_ID = 0
 
 
-class UnknownLanguage(ValueError):
+class UnknownLanguage(PuenteError, ValueError):
     """`set_language` was given something other than es / en / zh-TW."""
 
 

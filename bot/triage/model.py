@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.errors import SetupError
 from bot.triage.text import hashed
 
 MODEL_DIR = Path(__file__).parent
@@ -36,7 +37,7 @@ LABELS = ("crisis", "sensitive", "explicit_request", "none")
 VARIANTS = ("full", "ngrams")
 
 
-class TriageModelError(RuntimeError):
+class TriageModelError(SetupError, RuntimeError):
     """The triage model files are missing or do not fit together."""
 
 

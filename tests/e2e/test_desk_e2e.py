@@ -272,7 +272,6 @@ async def test_the_bot_restarted_in_the_middle_of_a_case_carries_on(puente):
     assert "Yes, 3 is fine" not in [c[0] for c in puente.assistant.calls]
 
 
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 @pytest.mark.parametrize(
     ("status", "times", "retry_after"), [(502, 3, None), (429, 1, 1)], ids=["502x3", "429"]
 )

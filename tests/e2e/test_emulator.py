@@ -292,8 +292,6 @@ async def test_fault_500_then_recovery(emulator, run_app, echo_bot):
     assert [m["text"] for m in msgs] == ["uno", "lento", "echo: sigues?"]
 
 
-# PTB 22.8's RetryAfter.__init__ itself reads the deprecated int `retry_after` property
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_429_surfaces_as_retry_after(emulator, run_app, echo_bot):
     app = await run_app(echo_bot.factory)
     emulator.create_chat(13)

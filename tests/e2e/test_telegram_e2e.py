@@ -173,7 +173,6 @@ async def test_in_a_group_only_messages_for_the_bot_are_answered(puente):
     assert replies[1]["text"].startswith("ANSWER: and on Sunday?")
 
 
-@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 async def test_telegram_flood_control_is_waited_out(puente):
     """A 429 with retry_after: AIORateLimiter waits it out and retries; the person is answered."""
     puente.emulator.fail("sendMessage", status=429, retry_after=1)

@@ -22,6 +22,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.config import Settings
+from bot.errors import SetupError
 from bot.i18n import t
 from bot.logging_setup import quiet_noisy_loggers, redact_secrets
 from bot.records import LANGUAGES
@@ -48,7 +49,7 @@ MENU_LANGUAGES: tuple[tuple[str | None, str], ...] = (
 RATE_LIMIT_RETRIES = 8  # how often a call is retried after Telegram's RetryAfter (429)
 
 
-class TelegramSetupError(RuntimeError):
+class TelegramSetupError(SetupError, RuntimeError):
     """A setting the Telegram channel needs is missing or inconsistent."""
 
 

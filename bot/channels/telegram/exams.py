@@ -37,6 +37,7 @@ from telegram.ext import (
 )
 
 from bot.exam_reminders import OUTBOX_KINDS as EXAM_OUTBOX_KINDS
+from bot.exams import UnknownSession
 from bot.i18n import t
 
 from .common import reply, services_of, ui_language
@@ -364,7 +365,7 @@ async def on_remind(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     user = query.from_user
     try:
         sub = await asyncio.to_thread(service.subscribe, user.id, user.id, key, language)
-    except KeyError:
+    except UnknownSession:
         await query.answer()
         return
     reminders = await asyncio.to_thread(service.reminders, sub.id)
@@ -487,7 +488,7 @@ async def notify_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             service.notify, wanted, text, sender_id=user.id,
             sender_chat_id=update.effective_chat.id, sender_language=language,
         )  # fmt: skip
-    except KeyError:
+    except UnknownSession:
         as_of = format_date(service.calendar.as_of, language, weekday=False)
         await reply(update, context, t(language, "exams.unknown_id", ids=wanted, as_of=as_of))
         return

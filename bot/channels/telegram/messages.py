@@ -217,7 +217,7 @@ async def hand_to_desk(
             if not private:  # the desk writes to them in private; the group learns nothing more
                 await reply(update, context, t(record.language, "desk.in_private"))
             return
-        except Exception:  # noqa: BLE001 - any fault: the person must not believe help is coming
+        except Exception:  # any fault: the person must not believe help is coming
             logger.exception("opening a %s case failed", record.escalation_reason)
         text = t(record.language, "desk.open_failed")
     else:

@@ -92,7 +92,7 @@ async def _ask(update: Update, context, language: str, lesson: int | None, asked
 
 
 async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.mandarin.practice import ROUND
+    from bot.mandarin.practice import ROUND, UnknownWord
 
     query = update.callback_query
     trainer = services_of(context).practice
@@ -109,7 +109,7 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language = await ui_language(update, context)
     try:
         outcome = await asyncio.to_thread(trainer.answer, query.from_user.id, entry, picked, reviews)
-    except ValueError:  # the lessons changed since the question was asked
+    except UnknownWord:  # the lessons changed since the question was asked
         await query.answer()
         await _send(update, context, t(language, "telegram.practice.changed"))
         return

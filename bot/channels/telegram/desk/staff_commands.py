@@ -13,7 +13,7 @@ from telegram.ext import ContextTypes
 
 from bot.escalation.cases import Case, DeskError
 from bot.escalation.roster import Person
-from bot.i18n import t
+from bot.i18n import UnknownMessage, t
 
 from ..common import reply, ui_language
 from .cards import _update_cards
@@ -192,7 +192,7 @@ def case_report(
 def _label(lang: str, area: str, key: str) -> str:
     try:
         return t(lang, f"{area}.{key}")
-    except KeyError:
+    except UnknownMessage:
         return key
 
 
