@@ -80,6 +80,12 @@ def m006_practice_cards(conn: sa.Connection) -> None:
     schema.metadata.create_all(conn, tables=[schema.practice_cards], checkfirst=True)
 
 
+def m007_learning_loop(conn: sa.Connection) -> None:
+    """The weekly report's question log and runs, and FAQ candidates drafted from resolved cases."""
+    tables = [schema.question_log, schema.faq_candidates, schema.faq_variants, schema.report_runs]
+    schema.metadata.create_all(conn, tables=tables, checkfirst=True)
+
+
 MIGRATIONS: list[Migration] = [
     m001_initial,
     m002_exam_reminders,
@@ -87,4 +93,5 @@ MIGRATIONS: list[Migration] = [
     m004_outbox_copies,
     m005_conversations,
     m006_practice_cards,
+    m007_learning_loop,
 ]

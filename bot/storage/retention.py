@@ -5,7 +5,9 @@ a case for the length of the program plus 6 months after it was resolved (`CASE_
 messages are deleted and it stays as an anonymous audit row, as after /forget; delivered or failed
 outbox messages (they hold the text that was sent) as long as their case, or `FEEDBACK_DAYS`
 for messages about no case; a conversation's last turns (they hold the questions) a day after
-its last message (`CONVERSATION_DAYS`; it is not read after 30 minutes of silence anyway).
+its last message (`CONVERSATION_DAYS`; it is not read after 30 minutes of silence anyway); the
+weekly report's question log (`bot.learning.questions`): a declined question's words for
+`QUESTION_TEXT_DAYS` (90), the counts for `FEEDBACK_DAYS`.
 Active cases are never purged.
 """
 
@@ -25,6 +27,7 @@ logger = logging.getLogger(__name__)
 FEEDBACK_DAYS = 365
 CASE_DAYS = 365 + 183  # a one-year program plus six months
 CONVERSATION_DAYS = 1
+QUESTION_TEXT_DAYS = 90
 ANONYMIZED_USER_ID = 0
 
 
@@ -60,6 +63,15 @@ def purge(
             s.conversations.delete().where(
                 s.conversations.c.updated_at < now - timedelta(days=CONVERSATION_DAYS)
             )
+        ).rowcount
+        q = s.question_log.c
+        messages += conn.execute(
+            s.question_log.update()
+            .where(q.question.is_not(None), q.created_at < now - timedelta(days=QUESTION_TEXT_DAYS))
+            .values(question=None)
+        ).rowcount
+        messages += conn.execute(
+            s.question_log.delete().where(q.created_at < feedback_before)
         ).rowcount
         old = [
             row.id

@@ -80,6 +80,22 @@ feedback = sa.Table(
     sa.UniqueConstraint("chat_id", "message_id", "user_id", name="uq_feedback_once"),
 )
 
+question_log = sa.Table(  # one row per question answered or declined (the weekly report)
+    "question_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False, index=True),  # for /forget
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("audience", sa.String(16), nullable=False),  # trainee | examinee | unknown
+    sa.Column("outcome", sa.String(16), nullable=False),  # answered | declined | escalated
+    sa.Column("reason", sa.String(32)),  # the escalation reason, when escalated
+    sa.Column("topic", sa.String(32)),  # the triage topic, when escalated
+    # The question's words, kept only for a declined question (a gap in the documents) and
+    # blanked by the purge after `QUESTION_TEXT_DAYS`; every other row is counts only.
+    sa.Column("question", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+)
+
 # --- the escalation desk --------------------------------------------------
 
 cases = sa.Table(
@@ -220,4 +236,48 @@ exam_calendar_snapshots = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),  # the calendar's source path
     sa.Column("data", sa.JSON, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+
+# --- the learning loop (bot/learning/): FAQ candidates from resolved cases ------------------------
+
+faq_candidates = sa.Table(
+    "faq_candidates",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # draft (shown to the counselor) | pending (waits for a desk admin) | approved | rejected
+    # | expired (past its review-by date)
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("audience", sa.String(16), nullable=False),
+    sa.Column("submitted_by", sa.BigInteger),
+    sa.Column("reviewed_by", sa.BigInteger),
+    sa.Column("reviewed_at", UTCDateTime),
+    sa.Column("review_by", sa.Date),  # an approved answer is checked again by then, else expires
+    sa.Column("existing", sa.JSON),  # [source, section] of a passage that already answers it
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+)
+
+faq_variants = sa.Table(  # one per language of a candidate (the same question in es and en: two)
+    "faq_variants",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "candidate_id", sa.Integer, sa.ForeignKey("faq_candidates.id", ondelete="CASCADE"),
+        nullable=False, index=True,
+    ),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("question", sa.Text, nullable=False),  # personal details already removed
+    sa.Column("answer", sa.Text, nullable=False),
+    sa.Column("case_id", sa.Integer),  # the case it was drafted from (None: written by an admin)
+    sa.Column("author", sa.BigInteger, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+report_runs = sa.Table(  # the weekly picture sent to the desk group: one row per week, claimed once
+    "report_runs",
+    metadata,
+    sa.Column("week", sa.String(16), primary_key=True),  # "2026-W49"
+    sa.Column("claimed_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
 )

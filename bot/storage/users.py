@@ -130,7 +130,7 @@ class UserStore:
 
     def forget_user(self, user_id: int) -> int:
         """Delete the person's preferences, questions, conversation, /practice progress,
-        feedback and case messages.
+        feedback, the report's log of their questions and case messages.
 
         Their cases stay as anonymized audit rows: the user id and chat id become 0 and every
         text (message, context, draft answer, name) is emptied; events keep their kind and time.
@@ -144,7 +144,8 @@ class UserStore:
         s = schema
         total = 0
         with self.db.transaction() as conn:
-            for table in (s.user_prefs, s.messages, s.feedback, s.conversations, s.practice_cards):
+            for table in (s.user_prefs, s.messages, s.feedback, s.conversations, s.practice_cards,
+                          s.question_log):  # fmt: skip
                 total += conn.execute(table.delete().where(table.c.user_id == user_id)).rowcount
             # Exam-session reminders (bot/exam_reminders/): the subscriptions and their reminders.
             subscriptions = sa.select(s.exam_subscriptions.c.id).where(

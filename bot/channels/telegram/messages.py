@@ -170,10 +170,25 @@ async def answer_question(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if markup is not None and sent is not None:
         remember_answer(context.chat_data, sent.message_id, record, user.id)
 
+    await log_question(services, user.id, record)
     if record.escalate:
         await hand_to_desk(update, context, record)
     elif not is_group(update):
         await offer_reopen(update, context)
+
+
+async def log_question(services, user_id: int, record: AnswerRecord) -> None:
+    """Count the question for the weekly report (a declined one with its words). Never costs
+    the person anything: a failure is logged."""
+    log = getattr(services, "questions", None)
+    if log is None:
+        return
+    audience_of = getattr(services.assistant, "audience_of", None)
+    try:
+        audience = audience_of(record) if audience_of else "unknown"
+        await asyncio.to_thread(log.record, user_id, record, audience=audience)
+    except Exception:  # logged; the answer was already sent
+        logger.exception("could not log the question for the report")
 
 
 async def offer_reopen(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
