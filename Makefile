@@ -25,6 +25,7 @@ eval: install ingest
 test: install-test
 	$(BIN)/ruff check
 	bash scripts/ensure-postgres.sh
+	sh scripts/ensure-cjk-font.sh
 	cd tests/e2e/emulator && npm ci --no-audit --no-fund --silent
 	$(BIN)/python -m pytest
 

@@ -6,6 +6,7 @@
   search  the ranked chunks for a query, or for every line of --batch FILE
   eval    answer-quality metrics on a question set (the dev-set schema)
   eval-triage  triage metrics on a labelled corpus (eval/triage/heldout.jsonl)
+  report  the weekly picture: a PNG and CSV files about the activity in the database
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     et.add_argument("file", type=Path)
     et.add_argument("--out", type=Path, help="write every item with its reply (JSONL)")
     et.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    rep = sub.add_parser("report", help="a PNG and CSV files about the activity in the database")
+    rep.add_argument("--since", default="7d", help="Nd (the N days ending with --until) or YYYY-MM-DD")
+    rep.add_argument("--until", help="the last day included, YYYY-MM-DD (default: today)")
+    rep.add_argument("--out", type=Path, required=True, help="folder for report.png and the CSV files")
+    rep.add_argument("--lang", choices=["es", "en", "zh-TW"], default="en", help="labels' language")
     return parser
 
 
@@ -123,6 +129,49 @@ def cmd_eval_triage(assistant, args) -> int:
     return 0
 
 
+def cmd_report(settings: Settings, args) -> int:
+    """The report over the configured database; no index, roster or bot needed (the embedding
+    model only when there are declined questions to group)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.report import Window, embed_with, make_report
+    from bot.report.figures import BadWindow
+    from bot.storage import Database
+    from bot.wiring import private_folder, private_sqlite_file
+
+    tz = ZoneInfo(settings.timezone)
+    today = settings.today or datetime.now(tz).date()
+    try:
+        window = Window.parse(args.since, args.until, today=today, tz=tz)
+    except BadWindow as exc:
+        print(f"puente: {exc}", file=sys.stderr)
+        return 2
+    private_folder(Path(settings.data_dir))  # as the bot does: the database holds messages
+    db = Database(settings.resolved_database_url)
+    private_sqlite_file(db)
+    try:
+        db.migrate_with_retries()
+
+        def embed(texts: list[str]):
+            from bot.embeddings import load_embedder
+
+            embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
+            return embed_with(embedder)(texts)
+
+        report = make_report(
+            db, window, args.out, promise_hours=settings.response_promise_hours,
+            language=args.lang, embed=embed,
+        )  # fmt: skip
+    finally:
+        db.close()
+    for path in (report.written.png, *report.written.csvs):
+        print(path)
+    print()
+    print(report.summary)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
@@ -131,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if command == "run":
             return run(settings)
+        if command == "report":
+            return cmd_report(settings, args)
         from bot.assistant import Assistant
 
         assistant = Assistant.from_settings(settings)

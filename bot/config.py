@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     crisis_reminder_minutes: float = Field(default=5, gt=0, alias="PUENTE_CRISIS_REMINDER_MINUTES")
     reopen_window_hours: float = Field(default=72.0, alias="PUENTE_REOPEN_WINDOW_HOURS")
 
+    # --- The weekly picture (bot/report/, sent to the roster's desk group) ----------------------
+    # The day (mon..sun) and local time (HH:MM, the roster's time zone) it is sent, and the
+    # language of its labels and summary.
+    report_weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = Field(
+        default="mon", alias="PUENTE_REPORT_WEEKDAY"
+    )
+    report_time: str = Field(
+        default="08:30", pattern=r"^([01]?\d|2[0-3]):[0-5]\d$", alias="PUENTE_REPORT_TIME"
+    )
+    report_language: Literal["es", "en", "zh-TW"] = Field(default="en", alias="PUENTE_REPORT_LANGUAGE")
+
     # --- Exams --------------------------------------------------------------------------------
     exam_calendar_file: str = Field(
         default="certification/exam-sessions.csv", alias="PUENTE_EXAM_CALENDAR"
