@@ -133,6 +133,26 @@ class Assistant:
             vocabulary=MandarinVocabulary.read(settings.data_dir),
         )
 
+    def reload_index(self, data_dir: Path | None = None) -> int:
+        """Open the index again (after an incremental ingest, such as an approved FAQ) and swap
+        it in: answers already running finish on the old one, the next ones use the new one.
+        Returns the number of chunks now searched."""
+        from bot.index import open_index
+
+        old = self.retriever
+        index = open_index(
+            data_dir or self.settings.data_dir, old.embedder,
+            chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port,
+        )  # fmt: skip
+        ranker = getattr(old, "ranker", None)
+        ranker, _ = usable_answering_model(index, ranker, self.gate) if ranker else (None, None)
+        retriever = HybridRetriever(index, old.embedder, candidates=old.candidates, ranker=ranker)
+        vocabulary = Vocabulary(index)
+        with self._lock:
+            self.retriever, self.vocabulary = retriever, vocabulary
+            self._titles = None
+        return len(index.chunks)
+
     def open(self) -> None:
         """Pay the one-off costs (language models, the Chinese segmenter, the first query) when
         the bot starts (`Services.open`, in post_init), not when the first person waits."""
@@ -544,6 +564,20 @@ class Assistant:
                 self._titles.setdefault(chunk.source, chunk.metadata.get("title", chunk.source))
         title = self._titles.get(source)
         return short_title(title, lang) if title else None
+
+    def audience_of(self, record: AnswerRecord) -> str:
+        """Whom a question was from, as the report counts it: the audience of the documents that
+        answered it (trainee or examinee), an exam question's "examinee", else "unknown"."""
+        index = self.retriever.index
+        by_source = getattr(self, "_audiences", None)
+        if by_source is None or by_source[0] is not index:
+            by_source = (index, {c.source: c.metadata.get("audience", "") for c in index.chunks})
+            self._audiences = by_source
+        for citation in record.sources:
+            audience = by_source[1].get(citation.source)
+            if audience in ("trainee", "examinee"):
+                return audience
+        return "examinee" if record.topic == "exams" else "unknown"
 
     def today(self) -> date:
         if self.settings.today:

@@ -140,6 +140,8 @@ class Services:
     # message is answered on its own (assistant.answer)
     conversations: object | None = None
     practice: object | None = None  # bot.mandarin.practice.Practice (/practice), or None
+    questions: object | None = None  # bot.learning.questions.QuestionLog (the weekly report)
+    faq: object | None = None  # bot.learning.faq.FaqDesk (Save as FAQ, review), or None
 
     def open(self) -> None:
         """Open every member that has an `open()` (index, database, desk); no-op otherwise."""

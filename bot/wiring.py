@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 def build_services(settings: Settings, assistant) -> Services:
     """The database and user store, and the escalation desk when a roster is configured."""
+    from bot.learning.questions import QuestionLog
     from bot.storage import Database, UserStore
 
     private_folder(Path(settings.data_dir))
@@ -25,8 +26,53 @@ def build_services(settings: Settings, assistant) -> Services:
     exams = build_exam_reminders(settings, db, assistant, roster=getattr(desk, "roster", None))
     conversations = build_conversations(settings, db, assistant)
     practice = build_practice(db, assistant)
+    questions = QuestionLog(db)
+    faq = build_faq(settings, db, desk, assistant)
     return Services(settings=settings, assistant=assistant, users=users, desk=desk, exams=exams,
-                    conversations=conversations, practice=practice)  # fmt: skip
+                    conversations=conversations, practice=practice, questions=questions,
+                    faq=faq)  # fmt: skip
+
+
+def build_faq(settings: Settings, db, desk, assistant):
+    """The learning loop (Save as FAQ, review, publish) over the desk; None without a desk."""
+    from bot.learning.duplicates import DuplicateFinder, PairModel
+    from bot.learning.faq import FaqDesk
+    from bot.learning.publish import Publisher
+    from bot.learning.store import FaqStore
+
+    if desk is None:
+        return None
+    retriever = getattr(assistant, "retriever", None)
+    embedder = getattr(retriever, "embedder", None)
+    model = PairModel.load(getattr(embedder, "name", None)) if embedder is not None else None
+    duplicates = DuplicateFinder(embedder.embed_query, model) if model is not None else None
+
+    def reindex() -> None:
+        from bot.ingestion.pipeline import ingest
+
+        report = ingest(
+            settings.knowledge_dir, settings.data_dir, lambda: embedder,
+            embedding_model=settings.embedding_model, progress=False,
+            detect_language=assistant.detect_language, chroma_host=settings.chroma_host,
+            chroma_port=settings.chroma_port,
+        )  # fmt: skip
+        chunks = assistant.reload_index()
+        logger.info("learned answers indexed: %s; %d chunks", report.summary(), chunks)
+
+    def documents(question: str, language: str):
+        record = assistant.answer(question, language=language)
+        cited = [c for c in record.sources if not c.source.startswith("learned/")]
+        if record.answered and not record.escalate and cited:
+            return cited[0].source, cited[0].section
+        return None
+
+    roster = desk.roster
+    publisher = Publisher(
+        settings.knowledge_dir, reindex if embedder is not None else None,
+        approver_name=lambda pid: getattr(roster.person(pid), "name", ""),
+    )  # fmt: skip
+    return FaqDesk(desk.cases, roster, FaqStore(db), publisher=publisher, duplicates=duplicates,
+                   documents=documents)  # fmt: skip
 
 
 def build_practice(db, assistant):

@@ -22,6 +22,14 @@ roster, which includes a person removed from it), the **action**, the case's **s
 Outside any case: `/resend N` (a message that failed for good, sent again) is for desk admins
 only (`may_resend`).
 
+The learning loop (`bot.learning.faq`), decided here too (`decide_faq`):
+
+| action | who may | in which state |
+|---|---|---|
+| draft (Save as FAQ) | the case's assignee or a desk admin; never for a sensitive case | resolved |
+| edit, submit, discard a draft | its author or a desk admin | draft |
+| edit, approve, reject a candidate; the gap list | a desk admin | pending (reject: also approved) |
+
 A refusal is `NotAllowed` (who, what, why); a wrong state is `InvalidTransition`.
 """
 
@@ -134,6 +142,33 @@ def candidates(roster: Roster, case: Case, now: datetime | None) -> list[Person]
             roster, case, p.id, "take", now=now
         )
     ]
+
+
+FaqAction = Literal["draft", "edit_draft", "review"]
+
+
+def decide_faq(
+    roster: Roster, actor_id: int | None, action: FaqAction, *, case: Case | None = None,
+    author: int | None = None,
+) -> Decision:  # fmt: skip
+    """May `actor_id` turn a resolved case into an FAQ draft (`draft`, with `case`), work on a
+    draft (`edit_draft`, with its `author`), or review candidates (`review`)?"""
+    if actor_id is None or roster.person(actor_id) is None:
+        return _no("not on the roster")
+    admin = roster.is_admin(actor_id)
+    if action == "draft":
+        if case is None:
+            return _no("no case")
+        if case.sensitive or case.reason in ("crisis", "sensitive"):
+            return _no("a sensitive case never becomes an FAQ")
+        if admin or case.assigned_to == actor_id:
+            return ALLOW
+        return _no("the person who resolved it or a desk admin")
+    if action == "edit_draft":
+        return ALLOW if admin or actor_id == author else _no("its author or a desk admin")
+    if action == "review":
+        return ALLOW if admin else _no("only a desk admin")
+    return _no(f"unknown action {action!r}")
 
 
 def may_resend(roster: Roster, actor_id: int | None) -> Decision:

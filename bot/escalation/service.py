@@ -643,7 +643,9 @@ def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
     """A card's buttons for the case's state (stored/outbox form)."""
     label = lambda key: tr.t(lang, f"desk.buttons.{key}")
     if case.status == RESOLVED:
-        return None
+        if case.sensitive or case.reason in ("crisis", "sensitive") or case.anonymized:
+            return None  # never an FAQ (bot.escalation.policy.decide_faq)
+        return buttons([(tr.t(lang, "faq.save_button"), f"faq:draft:{case.id}")])
     if case.assigned_to is None:
         return buttons([(label("claim"), f"desk:claim:{case.id}"),
                         (label("resolve"), f"desk:resolve:{case.id}")])  # fmt: skip

@@ -28,7 +28,7 @@ from bot.logging_setup import quiet_noisy_loggers, redact_secrets
 from bot.records import LANGUAGES
 from bot.services import Services
 
-from . import commands, desk, exams, feedback, messages, practice
+from . import commands, desk, exams, feedback, messages, practice, report_job
 from .common import FEEDBACK_DOWN, FEEDBACK_UP, FORGET_PREFIX, HUMAN, LANG_PREFIX
 from .desk import STAFF_COMMANDS, desk_of, staff_language
 from .errors import on_error
@@ -119,6 +119,7 @@ def build_application(
     )
     _add_handlers(application)
     _add_retention_job(application)
+    report_job.register(application)  # the weekly picture in the desk group, and its buttons
     return application
 
 
@@ -139,9 +140,16 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     from bot.storage.retention import purge
     from bot.storage.types import utcnow
 
-    db = getattr(context.bot_data["services"].users, "db", None)
+    services = context.bot_data["services"]
+    db = getattr(services.users, "db", None)
     if db is not None:
         await asyncio.to_thread(purge, db, utcnow())
+    faq = getattr(services, "faq", None)
+    if faq is not None:  # approved answers past their review-by date leave the index
+        try:
+            await asyncio.to_thread(faq.expire)
+        except Exception:  # the next day's run tries again
+            logger.exception("expiring FAQ answers failed")
 
 
 def _add_handlers(application: Application) -> None:

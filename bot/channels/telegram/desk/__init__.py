@@ -40,6 +40,7 @@ from telegram.ext import (
     Application,
     CallbackQueryHandler,
     CommandHandler,
+    MessageHandler,
     TypeHandler,
     filters,
 )
@@ -54,6 +55,8 @@ from .delivery import (
     run_worker_once,
     send_message,
 )
+from .faq import PREFIX as FAQ_PREFIX
+from .faq import faq_command, on_faq_button, on_faq_reply
 from .helpers import (
     BATCH,
     DESK_KINDS,
@@ -99,6 +102,14 @@ def register(application: Application) -> None:
                            ("resolve", resolve_command), ("resend", resend_command)):  # fmt: skip
         application.add_handler(CommandHandler(name, callback, filters=new_messages))
     application.add_handler(CallbackQueryHandler(on_button, pattern=f"^{PREFIX}"))
+    # The learning loop: Save as FAQ, the draft and the admins' review (desk/faq.py). A reply to
+    # a draft or review card is read before the gate, which would take it for a case message.
+    application.add_handler(CallbackQueryHandler(on_faq_button, pattern=f"^{FAQ_PREFIX}"))
+    application.add_handler(
+        MessageHandler(filters.REPLY & filters.TEXT & filters.ChatType.PRIVATE & new_messages, on_faq_reply),
+        group=GATE_GROUP - 1,
+    )
+    application.add_handler(CommandHandler("faq", faq_command, filters=new_messages))
 
     jobs = application.job_queue
     if jobs is None:
