@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -72,6 +73,45 @@ class CrisisLines:
         return " · ".join(wanted) if wanted else " · ".join(r for r in rows if r)
 
 
+class SharedUse:
+    """Many readers at once, or one writer: answers read the index, a reload swaps it. A writer
+    waiting stops new readers from starting, so it never starves; answers take milliseconds."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextlib.contextmanager
+    def reading(self):
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self):
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._writing = True
+            while self._readers:
+                self._cond.wait()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
+
+
 class Assistant:
     """Built once per process from the settings; `answer` is thread-safe and fast (ms)."""
 
@@ -111,6 +151,7 @@ class Assistant:
         self._titles: dict[str, str] | None = None
         self._crisis: dict[str, CrisisLines] = {}
         self._lock = threading.Lock()
+        self._index_use = SharedUse()  # answers share the index; reload_index swaps it alone
 
     # --- construction ----------------------------------------------------------------------
 
@@ -148,7 +189,7 @@ class Assistant:
         ranker, _ = usable_answering_model(index, ranker, self.gate) if ranker else (None, None)
         retriever = HybridRetriever(index, old.embedder, candidates=old.candidates, ranker=ranker)
         vocabulary = Vocabulary(index)
-        with self._lock:
+        with self._index_use.writing(), self._lock:
             self.retriever, self.vocabulary = retriever, vocabulary
             self._titles = None
         return len(index.chunks)
@@ -169,7 +210,14 @@ class Assistant:
         history: Sequence[Turn] = (),
     ) -> AnswerRecord:  # fmt: skip
         """Answer one message. `history`: the conversation's earlier turns (`bot.conversation`),
-        oldest first; a follow-up ("¿y el domingo?") is read with the last one's topic."""
+        oldest first; a follow-up ("¿y el domingo?") is read with the last one's topic. An
+        answer reads one index from start to end (`reload_index` waits for it)."""
+        with self._index_use.reading():
+            return self._answer(text, language=language, history=history)
+
+    def _answer(
+        self, text: str, *, language: str | None, history: Sequence[Turn],
+    ) -> AnswerRecord:  # fmt: skip
         question = _CONTROL.sub(" ", text or "").strip()[:MAX_QUESTION_CHARS]
         if not question or not tokenize(question, keep_stopwords=True):
             lang = language or "en"

@@ -312,3 +312,44 @@ def test_the_duplicate_model_keeps_near_misses_apart(finder) -> None:
              "to reach your account after the cancellation is approved."),
     )  # fmt: skip
     assert same >= finder.model.threshold > near
+
+
+# --- swapping the index under running answers ---------------------------------------------------
+
+
+def test_a_reload_waits_for_the_answers_running_and_new_ones_wait_for_it() -> None:
+    import threading
+
+    from bot.assistant import SharedUse
+
+    use = SharedUse()
+    order: list[str] = []
+    reading, release = threading.Event(), threading.Event()
+
+    def answer(name: str, hold: threading.Event | None = None) -> None:
+        with use.reading():
+            order.append(f"{name} reads")
+            reading.set()
+            if hold is not None:
+                assert hold.wait(10)
+
+    first = threading.Thread(target=answer, args=("first", release))
+    first.start()
+    assert reading.wait(10)
+
+    def reload() -> None:
+        with use.writing():
+            order.append("swap")
+
+    writer = threading.Thread(target=reload)
+    writer.start()
+    # The writer is waiting for "first"; a new answer must now queue behind the writer.
+    with use._cond:
+        assert use._cond.wait_for(lambda: use._writing, timeout=10)
+    second = threading.Thread(target=answer, args=("second",))
+    second.start()
+    assert order == ["first reads"]
+    release.set()
+    for thread in (first, writer, second):
+        thread.join(10)
+    assert order == ["first reads", "swap", "second reads"]
