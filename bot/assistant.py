@@ -185,12 +185,13 @@ class Assistant:
             data_dir or self.settings.data_dir, old.embedder,
             chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port,
         )  # fmt: skip
-        ranker = getattr(old, "ranker", None)
-        ranker, _ = usable_answering_model(index, ranker, self.gate) if ranker else (None, None)
+        ranker, gate = getattr(old, "ranker", None), self.gate
+        if ranker is not None:  # the gate reads the ranker: both stay, or both go
+            ranker, gate = usable_answering_model(index, ranker, gate)
         retriever = HybridRetriever(index, old.embedder, candidates=old.candidates, ranker=ranker)
         vocabulary = Vocabulary(index)
         with self._index_use.writing(), self._lock:
-            self.retriever, self.vocabulary = retriever, vocabulary
+            self.retriever, self.vocabulary, self.gate = retriever, vocabulary, gate
             self._titles = None
         return len(index.chunks)
 

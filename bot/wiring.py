@@ -69,7 +69,7 @@ def build_faq(settings: Settings, db, desk, assistant):
     roster = desk.roster
     publisher = Publisher(
         settings.knowledge_dir, reindex if embedder is not None else None,
-        approver_name=lambda pid: getattr(roster.person(pid), "name", ""),
+        approver_name=lambda pid: getattr(roster.person(pid), "name", ""), tz=roster.tz,
     )  # fmt: skip
     return FaqDesk(desk.cases, roster, FaqStore(db), publisher=publisher, duplicates=duplicates,
                    documents=documents)  # fmt: skip

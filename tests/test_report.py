@@ -492,3 +492,30 @@ async def test_the_buttons_answer_roster_people_only(db):
     finally:
         await app.shutdown()
     assert not api.unexpected
+
+
+def test_the_report_is_caught_up_after_a_restart_within_a_day_and_a_dead_claim_is_taken_over(tmp_path):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from bot.channels.telegram.report_job import last_due_day
+    from bot.report.runs import STALE_CLAIM, claim_week, mark_sent
+    from bot.storage import Database
+
+    tz = ZoneInfo("Asia/Taipei")
+    monday = datetime(2026, 11, 30, 8, 30, tzinfo=tz)  # a Monday
+    at = time(8, 30)
+    assert last_due_day(monday - timedelta(minutes=1), "mon", at) is None  # not due yet
+    assert last_due_day(monday + timedelta(hours=3), "mon", at) == monday.date()
+    assert last_due_day(monday + timedelta(hours=23), "mon", at) == monday.date()  # Tuesday 07:30
+    assert last_due_day(monday + timedelta(hours=25), "mon", at) is None  # too old: not sent
+    assert last_due_day(monday + timedelta(hours=3), "tue", at) is None
+
+    db = Database(f"sqlite:///{tmp_path / 'runs.db'}")
+    db.migrate()
+    now = monday.astimezone(ZoneInfo("UTC"))
+    assert claim_week(db, "2026-W48", now) is True
+    assert claim_week(db, "2026-W48", now + timedelta(minutes=5)) is False  # another replica
+    assert claim_week(db, "2026-W48", now + STALE_CLAIM + timedelta(minutes=1)) is True  # it died
+    mark_sent(db, "2026-W48", now + STALE_CLAIM + timedelta(minutes=2))
+    assert claim_week(db, "2026-W48", now + timedelta(days=1)) is False  # sent: never again

@@ -26,9 +26,13 @@ The learning loop (`bot.learning.faq`), decided here too (`decide_faq`):
 
 | action | who may | in which state |
 |---|---|---|
-| draft (Save as FAQ) | the case's assignee or a desk admin; never for a sensitive case | resolved |
+| draft (Save as FAQ) | the case's assignee or a desk admin; never for a sensitive or anonymized case | resolved |
 | edit, submit, discard a draft | its author or a desk admin | draft |
-| edit, approve, reject a candidate; the gap list | a desk admin | pending (reject: also approved) |
+| edit, reject, withdraw a candidate; the FAQ list | a desk admin | pending (withdraw: approved) |
+| approve a candidate | a desk admin who wrote none of its versions, unless no other desk admin exists | pending |
+
+The weekly gap list (declined and 👎 questions, personal details removed) is for anyone on the
+roster, like the weekly picture in the desk group.
 
 A refusal is `NotAllowed` (who, what, why); a wrong state is `InvalidTransition`.
 """
@@ -144,15 +148,16 @@ def candidates(roster: Roster, case: Case, now: datetime | None) -> list[Person]
     ]
 
 
-FaqAction = Literal["draft", "edit_draft", "review"]
+FaqAction = Literal["draft", "edit_draft", "review", "approve"]
 
 
 def decide_faq(
     roster: Roster, actor_id: int | None, action: FaqAction, *, case: Case | None = None,
-    author: int | None = None,
+    author: int | None = None, authors: frozenset[int] | set[int] = frozenset(),
 ) -> Decision:  # fmt: skip
     """May `actor_id` turn a resolved case into an FAQ draft (`draft`, with `case`), work on a
-    draft (`edit_draft`, with its `author`), or review candidates (`review`)?"""
+    draft (`edit_draft`, with its `author`), review candidates (`review`), or approve one
+    (`approve`, with the `authors` of its versions: a second pair of eyes when there is one)?"""
     if actor_id is None or roster.person(actor_id) is None:
         return _no("not on the roster")
     admin = roster.is_admin(actor_id)
@@ -161,6 +166,8 @@ def decide_faq(
             return _no("no case")
         if case.sensitive or case.reason in ("crisis", "sensitive"):
             return _no("a sensitive case never becomes an FAQ")
+        if case.anonymized:
+            return _no("the case was anonymized")
         if admin or case.assigned_to == actor_id:
             return ALLOW
         return _no("the person who resolved it or a desk admin")
@@ -168,6 +175,13 @@ def decide_faq(
         return ALLOW if admin or actor_id == author else _no("its author or a desk admin")
     if action == "review":
         return ALLOW if admin else _no("only a desk admin")
+    if action == "approve":
+        if not admin:
+            return _no("only a desk admin")
+        others = [p for p in roster.with_role("desk_admin") if p.id not in authors]
+        if actor_id in authors and others:
+            return _no("another desk admin approves what you wrote")
+        return ALLOW
     return _no(f"unknown action {action!r}")
 
 

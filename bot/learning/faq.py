@@ -55,6 +55,12 @@ class Draft:
 
 
 @dataclass(frozen=True)
+class Edited:
+    candidate: Candidate
+    contains: tuple[str, ...]  # personal-detail kinds the new text holds ("phone", "e-mail"…)
+
+
+@dataclass(frozen=True)
 class Submitted:
     candidate: Candidate  # the candidate the text now belongs to (another one when merged)
     merged: bool
@@ -109,36 +115,46 @@ class FaqDesk:
         removed = tuple(dict.fromkeys(question.removed + answer.removed))
         return Draft(candidate, removed)
 
-    def edit(self, candidate_id: int, actor_id: int, text: str, *, language: str | None = None) -> Candidate:
+    def edit(
+        self, candidate_id: int, actor_id: int, text: str, *, language: str | None = None
+    ) -> Edited:
         """Replace a variant's question and answer with `text` (first line: the question; the rest:
-        the answer), personal details removed again. `language`: the variant to edit, or a new
-        variant in that language (a desk admin adding a translation); None: the first variant."""
+        the answer). `language`: the variant to edit, or a new variant in that language (a desk
+        admin adding a translation); None: the first variant. What a person writes is kept as
+        written (an office's phone number may belong in an answer); `Edited.contains` names the
+        kinds of personal details it holds, for the reply to point out."""
         candidate = self.store.get(candidate_id)
-        first = candidate.variants[0]
         if candidate.status == DRAFT:
-            self._authorize(actor_id, "edit_draft", candidate_id, author=first.author)
-        elif candidate.status == PENDING:
+            self._authorize(actor_id, "edit_draft", candidate_id, author=candidate.variants[0].author)
+        elif candidate.status in (PENDING, APPROVED):
             self._authorize(actor_id, "review", candidate_id)
         else:
             raise FaqStateError(candidate, "edit")
         question, answer = split_text(text)
-        question, answer = scrub(question).text, scrub(answer).text
-        target = candidate.variant(language) if language else first
+        target = candidate.variant(language) if language else candidate.variants[0]
         if target is None:
             self.store.add_variant(candidate_id, language=language, question=question,
                                    answer=answer, author=actor_id)  # fmt: skip
         else:
-            self.store.edit_variant(target.id, question=question, answer=answer)
-        return self.store.get(candidate_id)
+            self.store.edit_variant(candidate_id, target.id, question=question, answer=answer)
+        if candidate.status == APPROVED:  # the change waits for approval
+            self.store.transition(candidate_id, (APPROVED,), status=PENDING)
+        edited = self.store.get(candidate_id)
+        if target is not None and target.approved and self.publisher is not None:
+            # An approved answer being corrected is taken out until it is approved again (the
+            # other languages' approved versions stay).
+            self.publisher.publish(edited)
+        return Edited(edited, scrub(f"{question}\n{answer}").removed)
 
     def discard(self, candidate_id: int, actor_id: int) -> Candidate:
         candidate = self._in_state(candidate_id, DRAFT, "discard")
         self._authorize(actor_id, "edit_draft", candidate_id, author=candidate.variants[0].author)
-        return self.store.update(candidate_id, status=REJECTED, reviewed_by=actor_id,
-                                 reviewed_at=self.clock())  # fmt: skip
+        return self._moved(candidate, (DRAFT,), "discard", status=REJECTED, reviewed_by=actor_id,
+                           reviewed_at=self.clock())  # fmt: skip
 
     def submit(self, candidate_id: int, actor_id: int) -> Submitted:
-        """Send a draft to review; the same question already waiting or approved absorbs it."""
+        """Send a draft to review; the same question already waiting or approved absorbs it (an
+        approved one goes back to review: the new version is published only once approved)."""
         candidate = self._in_state(candidate_id, DRAFT, "submit")
         self._authorize(actor_id, "edit_draft", candidate_id, author=candidate.variants[0].author)
         variant = candidate.variants[0]
@@ -149,12 +165,11 @@ class FaqDesk:
             match = self.duplicates.find(variant, others)
         if match is not None:
             self.store.move_variants(candidate_id, match.id)
+            self.store.transition(match.id, (APPROVED,), status=PENDING)
             merged = self.store.get(match.id)
-            if merged.status == APPROVED and self.publisher is not None:
-                self.publisher.publish(merged)  # the new phrasing or language, indexed at once
             return Submitted(merged, True, _pair(merged.existing))
-        candidate = self.store.update(
-            candidate_id, status=PENDING, submitted_by=actor_id,
+        candidate = self._moved(
+            candidate, (DRAFT,), "submit", status=PENDING, submitted_by=actor_id,
             existing=list(existing) if existing else None,
         )  # fmt: skip
         return Submitted(candidate, False, existing)
@@ -168,54 +183,94 @@ class FaqDesk:
     def get(self, candidate_id: int) -> Candidate:
         return self.store.get(candidate_id)
 
-    def approve(self, candidate_id: int, actor_id: int) -> Candidate:
-        """Approve: the files are written and indexed before this returns."""
-        self._authorize(actor_id, "review", candidate_id)
-        self._in_state(candidate_id, PENDING, "approve")
-        today = self._today()
-        candidate = self.store.update(
-            candidate_id, status=APPROVED, reviewed_by=actor_id, reviewed_at=self.clock(),
-            review_by=today + timedelta(days=self.review_days),
+    def approve(self, candidate_id: int, actor_id: int, *, revision: int | None = None) -> Candidate:
+        """Approve what the admin saw (`revision`: the card's; a candidate changed since is
+        refused). Every variant becomes published; the files are written and indexed before
+        this returns, and a failure puts everything back as it was."""
+        candidate = self.store.get(candidate_id)
+        self._authorize(actor_id, "approve", candidate_id, authors=candidate.authors)
+        before = candidate
+        candidate = self._moved(
+            candidate, (PENDING,), "approve", revision=revision, status=APPROVED,
+            reviewed_by=actor_id, reviewed_at=self.clock(),
+            review_by=self._today() + timedelta(days=self.review_days),
         )  # fmt: skip
         if self.publisher is not None:
             try:
                 self.publisher.publish(candidate)
             except Exception:
-                self.store.update(candidate_id, status=PENDING, reviewed_by=None, reviewed_at=None,
-                                  review_by=None)  # fmt: skip
+                self.store.restore(before)
                 raise
         return candidate
 
-    def reject(self, candidate_id: int, actor_id: int) -> Candidate:
-        """Reject a waiting candidate, or withdraw an approved one (its files go, and the index
-        forgets it before this returns)."""
-        self._authorize(actor_id, "review", candidate_id)
+    def reject(self, candidate_id: int, actor_id: int, *, revision: int | None = None) -> Candidate:
+        """Reject a waiting candidate; for one that was approved before (a new version waits),
+        only the unapproved versions go and the approved answer stays. `withdraw` takes an
+        approved answer out of the index."""
         candidate = self.store.get(candidate_id)
-        if candidate.status not in (PENDING, APPROVED):
+        self._authorize(actor_id, "review", candidate_id)
+        if candidate.status != PENDING:
             raise FaqStateError(candidate, "reject")
-        was_published = candidate.status == APPROVED
-        candidate = self.store.update(candidate_id, status=REJECTED, reviewed_by=actor_id,
-                                      reviewed_at=self.clock())  # fmt: skip
-        if was_published and self.publisher is not None:
+        if candidate.published:
+            self.store.drop_unapproved(candidate_id)
+            return self._moved(self.store.get(candidate_id), (PENDING,), "reject", status=APPROVED)
+        return self._moved(candidate, (PENDING,), "reject", revision=revision, status=REJECTED,
+                           reviewed_by=actor_id, reviewed_at=self.clock())  # fmt: skip
+
+    def withdraw(self, candidate_id: int, actor_id: int) -> Candidate:
+        """Take an approved answer out: its files go and the index forgets it before this
+        returns (on a failure nothing changes)."""
+        candidate = self.store.get(candidate_id)
+        self._authorize(actor_id, "review", candidate_id)
+        if candidate.status not in (APPROVED, PENDING) or not candidate.published:
+            raise FaqStateError(candidate, "withdraw")
+        if self.publisher is not None:
             self.publisher.withdraw(candidate)
-        return candidate
+        return self._moved(candidate, (APPROVED, PENDING), "withdraw", status=REJECTED,
+                           reviewed_by=actor_id, reviewed_at=self.clock())  # fmt: skip
 
     def expire(self) -> list[int]:
-        """Approved candidates past their review-by date leave the index (daily, idempotent)."""
+        """Approved answers past their review-by date leave the index (daily, idempotent)."""
         today = self._today()
-        expired = [c for c in self.store.with_status(APPROVED) if c.review_by and c.review_by < today]
-        for candidate in expired:
-            candidate = self.store.update(candidate.id, status=EXPIRED)
-            if self.publisher is not None:
-                self.publisher.withdraw(candidate)
+        expired = []
+        for candidate in self.store.with_status(APPROVED, PENDING):
+            if candidate.published and candidate.review_by and candidate.review_by < today:
+                if self.publisher is not None:
+                    self.publisher.withdraw(candidate)
+                if self.store.transition(candidate.id, (APPROVED, PENDING), status=EXPIRED):
+                    expired.append(candidate.id)
         if expired:
-            logger.info("FAQ candidates past their review date, withdrawn: %s", [c.id for c in expired])
-        return [c.id for c in expired]
+            logger.info("FAQ answers past their review date, withdrawn: %s", expired)
+        return expired
+
+    def live(self) -> list[Candidate]:
+        """The candidates whose approved versions are published now."""
+        return [c for c in self.store.with_status(APPROVED, PENDING) if c.published]
+
+    def sync(self) -> bool:
+        """Make `knowledge/learned/` match the database: the files of every live answer, none
+        of anything else (after a failed write, or an approval made by another replica).
+        Returns whether anything changed (then the index was updated)."""
+        if self.publisher is None:
+            return False
+        return self.publisher.sync(self.live())
+
+    def forget_user(self, user_id: int) -> int:
+        """A person's /forget (before their cases are anonymized): their words in drafts and
+        candidates nobody approved go; approved answers, reviewed free of personal details, stay."""
+        return self.store.forget_cases([c.id for c in self.cases.cases_of(user_id)])
 
     # --- helpers ------------------------------------------------------------------------------
 
     def _today(self) -> date:
         return self.roster.local(self.clock()).date()
+
+    def _moved(self, candidate: Candidate, before: tuple[str, ...], action: str, *,
+               revision: int | None = None, **values) -> Candidate:  # fmt: skip
+        moved = self.store.transition(candidate.id, before, revision=revision, **values)
+        if moved is None:  # another admin, or an edit, got there first
+            raise FaqStateError(self.store.get(candidate.id), action)
+        return moved
 
     def _in_state(self, candidate_id: int, status: str, action: str) -> Candidate:
         candidate = self.store.get(candidate_id)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable
+from datetime import timezone, tzinfo
 from pathlib import Path
 
 from bot.learning.store import Candidate
@@ -34,47 +36,84 @@ ALSO_ASKED = {"en": "Also asked as", "es": "También se preguntó así", "zh-TW"
 class Publisher:
     def __init__(
         self, knowledge_dir: Path, reindex: Callable[[], object] | None = None,
-        *, approver_name: Callable[[int | None], str] = lambda _id: "",
+        *, approver_name: Callable[[int | None], str] = lambda _id: "", tz: tzinfo = timezone.utc,
     ) -> None:  # fmt: skip
         self.folder = Path(knowledge_dir) / FOLDER
         self.reindex = reindex
         self.approver_name = approver_name
+        self.tz = tz  # the desk's time zone: "approved on" is its local date
         self._lock = threading.Lock()
 
     def paths(self, candidate_id: int) -> list[Path]:
         return sorted(self.folder.glob(f"faq-{candidate_id:04d}.*.md"))
 
     def publish(self, candidate: Candidate) -> list[Path]:
-        """Write (or rewrite) the candidate's files and index them."""
+        """Write (or rewrite) the candidate's files from its approved versions and index them;
+        on a failure the folder is put back as it was, so no unapproved text stays behind."""
         with self._lock:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            written = []
-            for language in candidate.languages:
-                path = self.folder / f"faq-{candidate.id:04d}.{language}.md"
-                _write_atomic(path, self.render(candidate, language))
-                written.append(path)
-            for stale in set(self.paths(candidate.id)) - set(written):
-                stale.unlink()
-            self._reindex()
-            return written
+            return self._apply({candidate.id: self._files(candidate)}, [candidate.id])
 
     def withdraw(self, candidate: Candidate) -> int:
-        """Remove the candidate's files and index without them; the number of files removed."""
+        """Remove the candidate's files and index without them (on a failure they come back)."""
         with self._lock:
-            removed = 0
-            for path in self.paths(candidate.id):
-                path.unlink()
-                removed += 1
+            removed = len(self.paths(candidate.id))
             if removed:
-                self._reindex()
+                self._apply({candidate.id: {}}, [candidate.id])
             return removed
 
+    def sync(self, live: list[Candidate]) -> bool:
+        """The folder holds exactly the files of `live` (with these contents): what a failed
+        write or another replica's approval left different is put right, then indexed."""
+        with self._lock:
+            wanted = {c.id: self._files(c) for c in live}
+            present = {int(m.group(1)) for p in self.folder.glob("faq-*.md")
+                       if (m := re.match(r"faq-(\d+)\.", p.name))}  # fmt: skip
+            changed = []
+            for cid in sorted(set(wanted) | present):
+                files = wanted.get(cid, {})
+                current = {p.name: p.read_text(encoding="utf-8") for p in self.paths(cid)}
+                if current != {path.name: text for path, text in files.items()}:
+                    changed.append(cid)
+            if not changed:
+                return False
+            self._apply({cid: wanted.get(cid, {}) for cid in changed}, changed)
+            return True
+
+    def _files(self, candidate: Candidate) -> dict[Path, str]:
+        languages = dict.fromkeys(v.language for v in candidate.published)
+        return {self.folder / f"faq-{candidate.id:04d}.{lang}.md": self.render(candidate, lang)
+                for lang in languages}  # fmt: skip
+
+    def _apply(self, files: dict[int, dict[Path, str]], ids: list[int]) -> list[Path]:
+        """Make each candidate's files exactly `files[id]`, then re-index; undo on a failure."""
+        before = {p: p.read_text(encoding="utf-8") for cid in ids for p in self.paths(cid)}
+        written: list[Path] = []
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            for cid in ids:
+                wanted = files.get(cid, {})
+                for path, text in wanted.items():
+                    _write_atomic(path, text)
+                    written.append(path)
+                for stale in set(self.paths(cid)) - set(wanted):
+                    stale.unlink()
+            self._reindex()
+        except Exception:
+            for cid in ids:
+                for path in self.paths(cid):
+                    path.unlink()
+            for path, text in before.items():
+                _write_atomic(path, text)
+            raise
+        return written
+
     def render(self, candidate: Candidate, language: str) -> str:
-        variants = [v for v in candidate.variants if v.language == language]
-        approved = (candidate.reviewed_at.date().isoformat() if candidate.reviewed_at else "")
+        variants = [v for v in candidate.published if v.language == language]
+        reviewed = candidate.reviewed_at
+        approved = reviewed.astimezone(self.tz).date().isoformat() if reviewed else ""
         title = TITLES.get(language, TITLES["en"]).format(date=approved)
         main, others = variants[0], variants[1:]
-        cases = ", ".join(str(i) for i in candidate.case_ids)
+        cases = ", ".join(str(i) for i in sorted({v.case_id for v in variants if v.case_id}))
         front = [
             "---",
             f"title: {_quoted(title)}",

@@ -40,6 +40,7 @@ class Variant:
     case_id: int | None
     author: int
     created_at: datetime
+    approved: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,15 @@ class Candidate:
     reviewed_at: datetime | None
     review_by: date | None
     existing: list | None  # [source, section] of a passage that already answers it
+    revision: int
     created_at: datetime
     updated_at: datetime
     variants: tuple[Variant, ...] = ()
+
+    @property
+    def published(self) -> tuple[Variant, ...]:
+        """The variants a desk admin approved: only these are ever written for trainees."""
+        return tuple(v for v in self.variants if v.approved)
 
     def variant(self, language: str) -> Variant | None:
         """The first variant written in `language`, or None."""
@@ -67,6 +74,10 @@ class Candidate:
     @property
     def case_ids(self) -> list[int]:
         return sorted({v.case_id for v in self.variants if v.case_id is not None})
+
+    @property
+    def authors(self) -> set[int]:
+        return {v.author for v in self.variants}
 
 
 class FaqStore:
@@ -82,14 +93,14 @@ class FaqStore:
         with self.db.transaction() as conn:
             cid = conn.execute(
                 schema.faq_candidates.insert().values(
-                    status=status, audience=audience, created_at=now, updated_at=now,
+                    status=status, audience=audience, created_at=now, updated_at=now, revision=0,
                     submitted_by=author if status != DRAFT else None,
                 )  # fmt: skip
             ).inserted_primary_key[0]
             conn.execute(
                 schema.faq_variants.insert().values(
                     candidate_id=cid, language=language, question=question, answer=answer,
-                    case_id=case_id, author=author, created_at=now,
+                    case_id=case_id, author=author, created_at=now, approved=False,
                 )  # fmt: skip
             )
         return self.get(cid)
@@ -112,21 +123,27 @@ class FaqStore:
             return [self._candidate(conn, row) for row in rows]
 
     def draft_of_case(self, case_id: int) -> Candidate | None:
-        """A candidate already drafted from this case (one per case), whatever its status."""
-        v = schema.faq_variants.c
+        """The candidate drafted from this case and still alive (one per case); a discarded or
+        rejected draft does not count, so the case can be drafted again."""
+        v, c = schema.faq_variants.c, schema.faq_candidates.c
         with self.db.connect() as conn:
             cid = conn.execute(
-                sa.select(v.candidate_id).where(v.case_id == case_id).order_by(v.id).limit(1)
+                sa.select(v.candidate_id)
+                .join(schema.faq_candidates, c.id == v.candidate_id)
+                .where(v.case_id == case_id, c.status.not_in((REJECTED, EXPIRED)))
+                .order_by(v.id).limit(1)
             ).scalar()
         return None if cid is None else self.get(cid)
 
-    def edit_variant(self, variant_id: int, *, question: str, answer: str) -> None:
+    def edit_variant(self, candidate_id: int, variant_id: int, *, question: str, answer: str) -> None:
+        """New words for a variant: it is no longer the approved text (approval comes again)."""
         with self.db.transaction() as conn:
             conn.execute(
                 schema.faq_variants.update()
                 .where(schema.faq_variants.c.id == variant_id)
-                .values(question=question, answer=answer)
+                .values(question=question, answer=answer, approved=False)
             )
+            self._touch(conn, candidate_id)
 
     def add_variant(
         self, candidate_id: int, *, language: str, question: str, answer: str, author: int,
@@ -137,6 +154,7 @@ class FaqStore:
                 schema.faq_variants.insert().values(
                     candidate_id=candidate_id, language=language, question=question,
                     answer=answer, case_id=case_id, author=author, created_at=self.clock(),
+                    approved=False,
                 )  # fmt: skip
             )
             self._touch(conn, candidate_id)
@@ -152,6 +170,68 @@ class FaqStore:
             self._set(conn, source_id, status=MERGED)
             self._touch(conn, target_id)
 
+    def transition(
+        self, candidate_id: int, before: tuple[str, ...], *, revision: int | None = None, **values
+    ) -> Candidate | None:
+        """Change a candidate only if it is still in one of `before` (and at `revision`, when
+        given): one guarded UPDATE, so two admins acting at once cannot both win. None: it had
+        changed meanwhile."""
+        c = schema.faq_candidates.c
+        guard = [c.id == candidate_id, c.status.in_(before)]
+        if revision is not None:
+            guard.append(c.revision == revision)
+        with self.db.transaction() as conn:
+            done = conn.execute(
+                schema.faq_candidates.update().where(*guard)
+                .values(updated_at=self.clock(), revision=c.revision + 1, **values)
+            ).rowcount
+            if done and values.get("status") == APPROVED:
+                conn.execute(
+                    schema.faq_variants.update()
+                    .where(schema.faq_variants.c.candidate_id == candidate_id)
+                    .values(approved=True)
+                )
+        return self.get(candidate_id) if done else None
+
+    def restore(self, before: Candidate) -> None:
+        """Put a candidate and its variants' approval back as they were (a failed publish)."""
+        with self.db.transaction() as conn:
+            self._set(conn, before.id, status=before.status, reviewed_by=before.reviewed_by,
+                      reviewed_at=before.reviewed_at, review_by=before.review_by)  # fmt: skip
+            for variant in before.variants:
+                conn.execute(
+                    schema.faq_variants.update()
+                    .where(schema.faq_variants.c.id == variant.id)
+                    .values(approved=variant.approved)
+                )
+
+    def drop_unapproved(self, candidate_id: int) -> int:
+        """Remove the variants no admin approved (a rejected addition to an approved answer)."""
+        v = schema.faq_variants.c
+        with self.db.transaction() as conn:
+            gone = conn.execute(
+                schema.faq_variants.delete().where(v.candidate_id == candidate_id, v.approved.is_(False))
+            ).rowcount
+            self._touch(conn, candidate_id)
+        return gone
+
+    def forget_cases(self, case_ids: list[int]) -> int:
+        """A person's words in candidates nobody approved (drafts, waiting, rejected) go; an
+        approved variant stays: it was checked free of personal details and serves everyone."""
+        if not case_ids:
+            return 0
+        v, c = schema.faq_variants.c, schema.faq_candidates.c
+        with self.db.transaction() as conn:
+            gone = conn.execute(
+                schema.faq_variants.delete().where(v.case_id.in_(case_ids), v.approved.is_(False))
+            ).rowcount
+            conn.execute(  # a candidate left with no words is closed
+                schema.faq_candidates.update()
+                .where(~sa.exists().where(v.candidate_id == c.id), c.status != MERGED)
+                .values(status=REJECTED, updated_at=self.clock(), revision=c.revision + 1)
+            )
+        return gone
+
     def update(self, candidate_id: int, **values) -> Candidate:
         with self.db.transaction() as conn:
             self._set(conn, candidate_id, **values)
@@ -160,10 +240,11 @@ class FaqStore:
     def _set(self, conn, candidate_id: int, **values) -> None:
         if "status" in values and values["status"] not in STATUSES:
             raise ValueError(f"unknown status {values['status']!r}")
+        c = schema.faq_candidates.c
         done = conn.execute(
             schema.faq_candidates.update()
-            .where(schema.faq_candidates.c.id == candidate_id)
-            .values(updated_at=self.clock(), **values)
+            .where(c.id == candidate_id)
+            .values(updated_at=self.clock(), revision=c.revision + 1, **values)
         ).rowcount
         if not done:
             raise UnknownCandidate(candidate_id)

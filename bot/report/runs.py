@@ -7,7 +7,7 @@ the claim back (`release`) so a retry, here or on another replica, may take it.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -21,13 +21,23 @@ def week_key(day: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+STALE_CLAIM = timedelta(minutes=30)  # a claim this old and unsent: its process died mid-send
+
+
 def claim_week(db: Database, week: str, now: datetime) -> bool:
-    """True when this caller took the week (and must send); False when someone already has."""
+    """True when this caller took the week (and must send); False when someone already has. A
+    claim left unsent for `STALE_CLAIM` (a replica killed while sending) is taken over."""
     try:
         with db.transaction() as conn:
             conn.execute(schema.report_runs.insert().values(week=week, claimed_at=now))
     except sa.exc.IntegrityError:
-        return False
+        r = schema.report_runs.c
+        with db.transaction() as conn:
+            return bool(conn.execute(
+                schema.report_runs.update()
+                .where(r.week == week, r.sent_at.is_(None), r.claimed_at < now - STALE_CLAIM)
+                .values(claimed_at=now)
+            ).rowcount)  # fmt: skip
     return True
 
 

@@ -93,6 +93,10 @@ def purge(
                 .where(s.cases.c.id == s.case_events.c.case_id)
                 .scalar_subquery()
             )
+            v = s.faq_variants.c
+            conn.execute(  # their words in FAQ drafts nobody approved go with the case's text
+                s.faq_variants.delete().where(v.case_id.in_(old), v.approved.is_(False))
+            )
             conn.execute(  # the person's own steps stay as anonymous events, as after /forget
                 s.case_events.update()
                 .where(s.case_events.c.case_id.in_(old), s.case_events.c.actor == owner)

@@ -254,6 +254,8 @@ faq_candidates = sa.Table(
     sa.Column("reviewed_at", UTCDateTime),
     sa.Column("review_by", sa.Date),  # an approved answer is checked again by then, else expires
     sa.Column("existing", sa.JSON),  # [source, section] of a passage that already answers it
+    # +1 on every change: a review button carries it, so a stale one approves nothing unseen
+    sa.Column("revision", sa.Integer, nullable=False, default=0),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
@@ -270,6 +272,9 @@ faq_variants = sa.Table(  # one per language of a candidate (the same question i
     sa.Column("question", sa.Text, nullable=False),  # personal details already removed
     sa.Column("answer", sa.Text, nullable=False),
     sa.Column("case_id", sa.Integer),  # the case it was drafted from (None: written by an admin)
+    # Set when a desk admin approves it: only approved variants are ever published, so a version
+    # merged into an approved candidate waits for review like any other.
+    sa.Column("approved", sa.Boolean, nullable=False, default=False),
     sa.Column("author", sa.BigInteger, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )

@@ -48,6 +48,7 @@ ANSWER_EN = (
     "No, bikes are not allowed inside the rooms. Park it in the covered bike area next to dorm "
     "entrance B with your own lock, and register it at the front desk with your ARC (NT$100 a year)."
 )
+ANSWER_ZH = "不行，房間裡不能放腳踏車。請停在宿舍 B 入口旁有屋頂的停車區並自備鎖，再帶居留證到櫃台登記（每年 NT$100）。"
 THIRD_PHRASING = "where am I supposed to leave my bicycle at the dorm? can it stay in my room?"
 
 
@@ -159,11 +160,17 @@ async def test_a_counselors_answer_becomes_an_faq_that_answers_the_next_trainee(
     await message_with(emulator, MENTOR, t("en", "faq.merged", candidate_id=first, languages="es, en"))
     review = await message_with(emulator, ADMIN, f"常見問題 #{first}", "[es]", "[en]", after=seen_admin)
 
-    # The Chinese-speaking admin approves; the files are written and indexed before the reply.
-    await presses(emulator, ADMIN, review["message_id"], f"faq:approve:{first}", ADMIN)
-    await message_with(emulator, ADMIN, f"常見問題 #{first} 已核准")
+    # The Chinese-speaking admin adds the Chinese version by replying to the card, then
+    # approves the card that shows it (the older card's buttons are stale by now).
+    seen_admin = len(emulator.bot_messages(ADMIN))
+    await sends(emulator, ADMIN, f"zh-TW: 宿舍房間裡可以放腳踏車嗎？\n{ANSWER_ZH}",
+                reply_to_message_id=review["message_id"])  # fmt: skip
+    await message_with(emulator, ADMIN, f"常見問題 #{first} 已更新", after=seen_admin)
+    review = await message_with(emulator, ADMIN, f"常見問題 #{first}", "[zh-TW]", after=seen_admin)
+    await presses(emulator, ADMIN, review["message_id"], button(review, "faq:approve"), ADMIN)
+    approved = await message_with(emulator, ADMIN, f"常見問題 #{first} 已核准")
     learned = sorted(p.name for p in (bot["knowledge"] / "learned").glob("*.md"))
-    assert learned == [f"faq-{first:04d}.en.md", f"faq-{first:04d}.es.md"]
+    assert learned == [f"faq-{first:04d}.{x}.md" for x in ("en", "es", "zh-TW")]
 
     # A new trainee, other words, same running bot: answered from it, with its citation.
     seen = len(emulator.bot_messages(NEWCOMER))
@@ -171,3 +178,17 @@ async def test_a_counselors_answer_becomes_an_faq_that_answers_the_next_trainee(
     reply = await message_with(emulator, NEWCOMER, "entrance B", after=seen)
     assert "Answered by the counselling desk, approved on" in reply["text"]
     assert "NT$100" in reply["text"]
+
+    # Withdrawn, it answers nobody any more: the index forgot it before the admin was told.
+    await presses(emulator, ADMIN, approved["message_id"], f"faq:withdraw:{first}", ADMIN)
+    await message_with(emulator, ADMIN, f"常見問題 #{first} 已撤下")
+    assert not list((bot["knowledge"] / "learned").glob("*.md"))
+    seen = len(emulator.bot_messages(NEWCOMER))
+    await sends(emulator, NEWCOMER, THIRD_PHRASING, first_name="Lupe", language_code="en")
+    again = await message_with(emulator, NEWCOMER, "", after=seen)
+    assert "entrance B" not in again["text"] and "counselling desk" not in again["text"]
+
+
+def button(message: dict, prefix: str) -> str:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return next(b["callback_data"] for row in rows for b in row if b["callback_data"].startswith(prefix))

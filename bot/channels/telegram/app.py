@@ -145,11 +145,12 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
     if db is not None:
         await asyncio.to_thread(purge, db, utcnow())
     faq = getattr(services, "faq", None)
-    if faq is not None:  # approved answers past their review-by date leave the index
-        try:
+    if faq is not None:  # answers past their review-by date leave the index, and the files
+        try:  # match the database (a failed write, another replica's approval)
             await asyncio.to_thread(faq.expire)
+            await asyncio.to_thread(faq.sync)
         except Exception:  # the next day's run tries again
-            logger.exception("expiring FAQ answers failed")
+            logger.exception("expiring or syncing the learned FAQ answers failed")
 
 
 def _add_handlers(application: Application) -> None:

@@ -122,6 +122,9 @@ async def on_forget_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     forgotten = None
     if services.desk is not None:  # their open case is closed, with a note to staff, first
         forgotten = await asyncio.to_thread(services.desk.forget, user_id)
+    faq = getattr(services, "faq", None)
+    if faq is not None:  # their words in FAQ drafts, while their cases still name them
+        await asyncio.to_thread(faq.forget_user, user_id)
     removed = await asyncio.to_thread(services.users.forget_user, user_id)
     _forget_in_memory(context, user_id)
     logger.info("Forgot user %s (%d rows)", user_id, removed)

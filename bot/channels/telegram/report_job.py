@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -41,6 +41,8 @@ MAX_CAPTION = 1024  # a photo's caption, in UTF-16 units
 RETRY_S = 600.0
 ATTEMPTS = 3
 GAP_LINES = 10
+CATCH_UP_S = 90.0  # after start, once the bot is up and the outbox drained
+CATCH_UP_WITHIN = timedelta(hours=24)  # a report due this long ago is still sent at start
 
 
 def register(application: Application) -> None:
@@ -60,6 +62,37 @@ def register(application: Application) -> None:
         weekly_report, time(hour, minute, tzinfo=roster.tz),
         days=(PTB_DAYS[settings.report_weekday],), name=JOB_NAME,
     )  # fmt: skip
+    # Down at the time (a restart, a replica killed while sending): this week's report is
+    # caught up soon after start, unless it was sent already.
+    application.job_queue.run_once(catch_up, CATCH_UP_S, name=f"{JOB_NAME}-catch-up")
+
+
+def last_due_day(local_now: datetime, weekday: str, at: time, *, within: timedelta = CATCH_UP_WITHIN) -> date | None:
+    """The day of the scheduled report due at most `within` before `local_now`, or None (a bot
+    started days after the report was due sends nothing old)."""
+    target = PTB_DAYS[weekday]  # sun=0 … sat=6, as isoweekday() % 7
+    for back in range(2):
+        day = local_now.date() - timedelta(days=back)
+        due = datetime.combine(day, at, tzinfo=local_now.tzinfo)
+        if day.isoweekday() % 7 == target and due <= local_now <= due + within:
+            return day
+    return None
+
+
+async def catch_up(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = context.bot_data["services"]
+    roster = getattr(services.desk, "roster", None)
+    if roster is None:
+        return
+    settings = services.settings
+    hour, minute = (int(part) for part in settings.report_time.split(":"))
+    day = last_due_day(roster.local(utcnow()), settings.report_weekday, time(hour, minute))
+    if day is None:
+        return
+    try:
+        await send_weekly_report(context.bot, services, now=utcnow(), day=day)
+    except Exception:  # logged; the next week's run is unaffected
+        logger.exception("catching up the weekly report failed")
 
 
 def database_of(services):
@@ -93,15 +126,15 @@ async def weekly_report(context: ContextTypes.DEFAULT_TYPE) -> None:
             )
 
 
-async def send_weekly_report(bot, services, *, now: datetime) -> str:
-    """Send last week's report to the desk group once: "sent"; "taken" when this week's report
-    was claimed already (another replica, an earlier run); "off" without a desk or database.
-    A failed send releases the claim and re-raises."""
+async def send_weekly_report(bot, services, *, now: datetime, day: date | None = None) -> str:
+    """Send the report of the 7 days before `day` (default: today) to the desk group once:
+    "sent"; "taken" when that week's report was claimed already (another replica, an earlier
+    run); "off" without a desk or database. A failed send releases the claim and re-raises."""
     roster = getattr(services.desk, "roster", None)
     db = database_of(services)
     if roster is None or db is None:
         return "off"
-    window = Window.week_before(roster.local(now).date(), roster.tz)
+    window = Window.week_before(day or roster.local(now).date(), roster.tz)
     week = week_key(window.first_day)
     if not await asyncio.to_thread(claim_week, db, week, now):
         logger.info("the weekly report of %s is another replica's (or sent already)", week)

@@ -22,11 +22,10 @@ import re
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.errors import PuenteError
-from bot.escalation.cases import DeskError
 from bot.i18n import t
 from bot.learning.faq import EmptyDraft, FaqStateError
 from bot.learning.store import Candidate
@@ -36,17 +35,15 @@ from .helpers import fit, staff_language
 logger = logging.getLogger(__name__)
 
 PREFIX = "faq:"
-_TAG = re.compile(r"(?:FAQ|常見問題) #(\d+)")
+# The first line of a draft or review card (faq.draft / faq.review in every language): only a
+# reply to one of those is an edit. A relayed message quoting "FAQ #2" starts otherwise.
+CARD_TAG = re.compile(r"(?:💡|📝) (?:FAQ|常見問題) #(\d+) · ")
 _LANGUAGE_PREFIX = re.compile(r"^\s*(es|en|zh-TW|zh)\s*[:：]\s*", re.IGNORECASE)
 
 
 def faq_of(context):
     services = context.bot_data.get("services")
     return getattr(services, "faq", None) if services is not None else None
-
-
-def save_button(lang: str, case_id: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t(lang, "faq.save_button"), callback_data=f"{PREFIX}draft:{case_id}")
 
 
 def render(lang: str, candidate: Candidate, *, review: bool, removed: tuple[str, ...] = ()) -> str:
@@ -58,9 +55,10 @@ def render(lang: str, candidate: Candidate, *, review: bool, removed: tuple[str,
         lines = [t(lang, "faq.draft", candidate_id=candidate.id, case_id=first.case_id or "-")]
     if removed:
         lines.append(t(lang, "faq.removed", kinds=", ".join(removed)))
-    for variant in candidate.variants:
-        lines += ["", t(lang, "faq.variant", language=variant.language, question=variant.question,
-                        answer=variant.answer)]  # fmt: skip
+    for variant in candidate.variants:  # ✓: approved already (published); the others are new
+        mark = "✓ " if variant.approved else ""
+        lines += ["", mark + t(lang, "faq.variant", language=variant.language,
+                               question=variant.question, answer=variant.answer)]  # fmt: skip
     if candidate.existing:
         source, section = candidate.existing
         lines += ["", t(lang, "faq.existing", source=source, section=section)]
@@ -68,47 +66,59 @@ def render(lang: str, candidate: Candidate, *, review: bool, removed: tuple[str,
     return fit("\n".join(lines))
 
 
-def draft_keyboard(lang: str, candidate_id: int) -> InlineKeyboardMarkup:
+def draft_keyboard(lang: str, candidate: Candidate) -> InlineKeyboardMarkup:
+    n = candidate.id
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(t(lang, "faq.submit_button"), callback_data=f"{PREFIX}submit:{candidate_id}"),
-        InlineKeyboardButton(t(lang, "faq.discard_button"), callback_data=f"{PREFIX}discard:{candidate_id}"),
+        InlineKeyboardButton(t(lang, "faq.submit_button"), callback_data=f"{PREFIX}submit:{n}"),
+        InlineKeyboardButton(t(lang, "faq.discard_button"), callback_data=f"{PREFIX}discard:{n}"),
     ]])  # fmt: skip
 
 
-def review_keyboard(lang: str, candidate_id: int) -> InlineKeyboardMarkup:
+def review_keyboard(lang: str, candidate: Candidate) -> InlineKeyboardMarkup:
+    """Approve / Reject what this card shows: the buttons carry the candidate's revision."""
+    n, rev = candidate.id, candidate.revision
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(t(lang, "faq.approve_button"), callback_data=f"{PREFIX}approve:{candidate_id}"),
-        InlineKeyboardButton(t(lang, "faq.reject_button"), callback_data=f"{PREFIX}reject:{candidate_id}"),
+        InlineKeyboardButton(t(lang, "faq.approve_button"), callback_data=f"{PREFIX}approve:{n}:{rev}"),
+        InlineKeyboardButton(t(lang, "faq.reject_button"), callback_data=f"{PREFIX}reject:{n}:{rev}"),
     ]])  # fmt: skip
+
+
+def withdraw_keyboard(lang: str, candidate: Candidate) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(
+        t(lang, "faq.withdraw_button"), callback_data=f"{PREFIX}withdraw:{candidate.id}"
+    )]])  # fmt: skip
 
 
 async def on_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     faq = faq_of(context)
     parts = query.data.removeprefix(PREFIX).split(":")
-    if faq is None or len(parts) != 2 or not parts[1].isdigit():
+    if faq is None or len(parts) not in (2, 3) or not all(p.isdigit() for p in parts[1:]):
         await query.answer()
         return
     action, number, actor = parts[0], int(parts[1]), query.from_user.id
+    revision = int(parts[2]) if len(parts) == 3 else None
     person = faq.roster.person(actor)
     lang = staff_language(person) if person else "en"
+    send = context.bot.send_message
     try:
         if action == "draft":
             draft = await asyncio.to_thread(faq.draft, number, actor)
+            try:
+                await send(actor, render(lang, draft.candidate, review=False, removed=draft.removed),
+                           reply_markup=draft_keyboard(lang, draft.candidate))  # fmt: skip
+            except Forbidden:  # pressed in the desk group by someone who never wrote to the bot
+                await query.answer(t(lang, "faq.open_private"), show_alert=True)
+                return
             await query.answer()
-            await context.bot.send_message(
-                actor, render(lang, draft.candidate, review=False, removed=draft.removed),
-                reply_markup=draft_keyboard(lang, draft.candidate.id),
-            )
         elif action == "submit":
             done = await asyncio.to_thread(faq.submit, number, actor)
             key = "faq.merged" if done.merged else "faq.submitted"
             text = t(lang, key, candidate_id=done.candidate.id, languages=", ".join(done.candidate.languages))
             await query.answer()
             await _edit_markup(query)
-            await context.bot.send_message(actor, text)
-            if done.candidate.status == "pending":
-                await send_review(context, faq, done.candidate)
+            await send(actor, text)
+            await send_review(context, faq, done.candidate)
         elif action == "discard":
             await asyncio.to_thread(faq.discard, number, actor)
             await query.answer(t(lang, "faq.discarded", candidate_id=number))
@@ -116,32 +126,52 @@ async def on_faq_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         elif action == "approve":
             await query.answer()
             try:
-                candidate = await asyncio.to_thread(faq.approve, number, actor)
-            except (DeskError, FaqStateError):
+                candidate = await asyncio.to_thread(faq.approve, number, actor, revision=revision)
+            except PuenteError:  # refused, changed or unknown: handled below
                 raise
-            except Exception:
+            except Exception:  # the files could not be indexed: put back, still waiting
                 logger.exception("publishing FAQ %s failed", number)
-                await context.bot.send_message(actor, t(lang, "faq.publish_failed", candidate_id=number))
+                await send(actor, t(lang, "faq.publish_failed", candidate_id=number))
                 return
             files = ", ".join(f"learned/faq-{candidate.id:04d}.{language}.md" for language in candidate.languages)
             await _edit_markup(query)
-            await context.bot.send_message(actor, t(lang, "faq.approved", candidate_id=number, files=files))
+            await send(actor, t(lang, "faq.approved", candidate_id=number, files=files),
+                       reply_markup=withdraw_keyboard(lang, candidate))  # fmt: skip
         elif action == "reject":
-            await asyncio.to_thread(faq.reject, number, actor)
-            await query.answer(t(lang, "faq.rejected", candidate_id=number))
+            candidate = await asyncio.to_thread(faq.reject, number, actor, revision=revision)
+            key = "faq.rejected_addition" if candidate.status == "approved" else "faq.rejected"
+            await query.answer(t(lang, key, candidate_id=number))
             await _edit_markup(query)
-            await context.bot.send_message(actor, t(lang, "faq.rejected", candidate_id=number))
+            await send(actor, t(lang, key, candidate_id=number))
+        elif action == "withdraw":
+            await query.answer()
+            await asyncio.to_thread(faq.withdraw, number, actor)
+            await _edit_markup(query)
+            await send(actor, t(lang, "faq.withdrawn", candidate_id=number))
         else:
             await query.answer()
     except EmptyDraft:
         await query.answer(t(lang, "faq.no_reply", case_id=number), show_alert=True)
     except FaqStateError as exc:
-        await query.answer(t(lang, "faq.wrong_state", candidate_id=number, status=exc.candidate.status),
-                           show_alert=True)  # fmt: skip
-    except DeskError:  # NotAllowed, CaseNotFound, InvalidTransition: all "not for you / not now"
-        await query.answer(t(lang, "faq.not_allowed", candidate_id=number), show_alert=True)
-    except PuenteError:  # an unknown candidate
-        await query.answer(t(lang, "faq.not_allowed", candidate_id=number), show_alert=True)
+        if exc.candidate.status == "pending" and action in ("approve", "reject"):
+            await _safe_answer(query, t(lang, "faq.changed", candidate_id=number))
+            await send(actor, render(lang, exc.candidate, review=True),
+                       reply_markup=review_keyboard(lang, exc.candidate))  # fmt: skip
+            return
+        await _safe_answer(query, t(lang, "faq.wrong_state", candidate_id=number,
+                                    status=exc.candidate.status))  # fmt: skip
+    except PuenteError:  # NotAllowed, an unknown case or candidate: "not for you / not now"
+        await _safe_answer(query, t(lang, "faq.not_allowed", candidate_id=number))
+    except TelegramError as exc:  # a message to the actor failed; the action itself is done
+        logger.warning("FAQ %s: could not tell %s: %s", number, actor, exc)
+
+
+async def _safe_answer(query, text: str) -> None:
+    """An alert on the button; a query answered already (before a slow approval) is left."""
+    try:
+        await query.answer(text, show_alert=True)
+    except TelegramError:
+        await query.get_bot().send_message(query.from_user.id, text)
 
 
 async def send_review(context, faq, candidate: Candidate) -> None:
@@ -150,44 +180,50 @@ async def send_review(context, faq, candidate: Candidate) -> None:
         lang = staff_language(admin)
         try:
             await context.bot.send_message(
-                admin.id, render(lang, candidate, review=True), reply_markup=review_keyboard(lang, candidate.id)
+                admin.id, render(lang, candidate, review=True), reply_markup=review_keyboard(lang, candidate)
             )
         except TelegramError as exc:
             logger.warning("could not send FAQ %s for review to %s: %s", candidate.id, admin.id, exc)
 
 
 async def on_faq_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A reply, in private, to a draft or review card this bot sent: the corrected version."""
+    """A roster person's reply, in private, to a draft or review card this bot sent: the
+    corrected version. Anything else (a reply to a case card or a relayed message, whatever it
+    says) passes on to the desk's gate untouched."""
     message = update.message
     faq = faq_of(context)
-    if faq is None or message is None or message.chat.type != ChatType.PRIVATE:
+    if faq is None or message is None or message.chat.type != ChatType.PRIVATE or not message.text:
         return
     replied = message.reply_to_message
     if replied is None or replied.from_user is None or replied.from_user.id != context.bot.id:
         return
-    match = _TAG.search(replied.text or "")
-    if match is None or not message.text:
+    match = CARD_TAG.match(replied.text or "")
+    person = faq.roster.person(message.from_user.id)
+    if match is None or person is None:
         return
-    number, actor = int(match.group(1)), message.from_user.id
-    person = faq.roster.person(actor)
-    lang = staff_language(person) if person else "en"
+    number, actor = int(match.group(1)), person.id
+    lang = staff_language(person)
     text, language = message.text, None
     prefix = _LANGUAGE_PREFIX.match(text)
     if prefix:
         language = "zh-TW" if prefix.group(1).lower().startswith("zh") else prefix.group(1).lower()
         text = text[prefix.end():]
     try:
-        candidate = await asyncio.to_thread(faq.edit, number, actor, text, language=language)
+        edited = await asyncio.to_thread(faq.edit, number, actor, text, language=language)
     except EmptyDraft:
         await message.reply_text(t(lang, "faq.bad_edit"))
     except FaqStateError as exc:
         await message.reply_text(t(lang, "faq.wrong_state", candidate_id=number, status=exc.candidate.status))
-    except (DeskError, PuenteError):
+    except PuenteError:
         await message.reply_text(t(lang, "faq.not_allowed", candidate_id=number))
     else:
+        candidate = edited.candidate
+        note = t(lang, "faq.edited", candidate_id=number)
+        if edited.contains:
+            note += "\n" + t(lang, "faq.contains", kinds=", ".join(edited.contains))
+        await message.reply_text(note)
         review = candidate.status == "pending"
-        markup = review_keyboard(lang, number) if review else draft_keyboard(lang, number)
-        await message.reply_text(t(lang, "faq.edited", candidate_id=number))
+        markup = review_keyboard(lang, candidate) if review else draft_keyboard(lang, candidate)
         await context.bot.send_message(actor, render(lang, candidate, review=review), reply_markup=markup)
     raise ApplicationHandlerStop
 
@@ -202,7 +238,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     lang = staff_language(person) if person else "en"
     try:
         waiting = await asyncio.to_thread(faq.pending, actor)
-    except DeskError:
+    except PuenteError:
         await update.message.reply_text(t(lang, "faq.not_allowed", candidate_id="-"))
         return
     if not waiting:
@@ -210,7 +246,7 @@ async def faq_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return
     for candidate in waiting[:10]:
         await update.message.reply_text(render(lang, candidate, review=True),
-                                        reply_markup=review_keyboard(lang, candidate.id))  # fmt: skip
+                                        reply_markup=review_keyboard(lang, candidate))  # fmt: skip
 
 
 async def _edit_markup(query) -> None:
