@@ -12,7 +12,7 @@
 
 Everything sent outside a reply goes through the outbox (`bot.outbox`), the table the
 desk shares. The desk's worker delivers the desk's kinds only; this module's job runs a worker
-over the exam kinds (`bot.exam_reminders.OUTBOX_KINDS`), so neither steps on the other (claims
+over the exam kinds (`bot.exams.reminders.OUTBOX_KINDS`), so neither steps on the other (claims
 are guarded anyway). Both send through the Application's bot, hence its AIORateLimiter.
 """
 
@@ -22,9 +22,8 @@ import asyncio
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
@@ -36,9 +35,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot.exam_reminders import OUTBOX_KINDS as EXAM_OUTBOX_KINDS
-from bot.exams import UnknownSession
+from bot.clock import Clock
+from bot.exams import (
+    UnknownSession,
+    format_date,
+    format_session,
+    format_session_line,
+    load_calendar,
+    normalize_session_language,
+)
+from bot.exams.reminders import OUTBOX_KINDS as EXAM_OUTBOX_KINDS
+from bot.exams.reminders import is_exam_staff as is_exam_staff_in
 from bot.i18n import t
+from bot.outbox import KindsOutbox
 
 from .common import reply, services_of, ui_language
 
@@ -100,8 +109,6 @@ def calendar_of(context: ContextTypes.DEFAULT_TYPE):
     if calendar is not None:
         return calendar
     if CALENDAR_KEY not in context.bot_data:
-        from bot.assistant import load_calendar
-
         context.bot_data[CALENDAR_KEY] = load_calendar(services.settings)
     return context.bot_data[CALENDAR_KEY]
 
@@ -110,26 +117,18 @@ def today_of(context: ContextTypes.DEFAULT_TYPE) -> date:
     service = exam_service(context)
     if service is not None:
         return service.today()
-    settings = services_of(context).settings
-    if settings.today:
-        return settings.today
-    return datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    return Clock.from_settings(services_of(context).settings).today()
 
 
 def is_exam_staff(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
-    services = services_of(context)
-    service = exam_service(context)
-    roster = getattr(service, "roster", None) or getattr(services.desk, "roster", None)
-    person = roster.person(user_id) if roster is not None else None
-    return bool(person and "exam_staff" in person.roles)
+    roster = getattr(exam_service(context), "roster", None)
+    return is_exam_staff_in(roster or getattr(services_of(context).desk, "roster", None), user_id)
 
 
 # --- /exams ---------------------------------------------------------------------------------------
 
 
 def _parse_filters(args: list[str]) -> tuple[int | None, str | None]:
-    from bot.exams import normalize_session_language
-
     level = session_language = None
     for arg in args:
         digits = re.sub(r"\D", "", arg)
@@ -147,8 +146,6 @@ def exams_text(
     level: int | None,
     session_language: str | None,
 ) -> str:
-    from bot.exams import format_date, format_session_line
-
     parts = []
     if level:
         parts.append(t(language, "exams.ui.filter_level", level=level))
@@ -306,8 +303,6 @@ def exam_keyboard(language: str, session, subscribed: bool | None) -> InlineKeyb
 
 
 async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.exams import format_date, format_session
-
     language = await ui_language(update, context)
     calendar = calendar_of(context)
     if calendar is None:
@@ -342,8 +337,6 @@ async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def _when(language: str, moment: datetime, tz) -> str:
-    from bot.exams import format_date
-
     local = moment.astimezone(tz)
     return t(
         language,
@@ -414,8 +407,6 @@ async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _reminders_view(
     context, user_id: int, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    from bot.exams import format_session_line
-
     service = exam_service(context)
     subs = await asyncio.to_thread(service.subscriptions, user_id)
     if not subs:
@@ -467,8 +458,6 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def notify_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.exams import format_date
-
     language = await ui_language(update, context)
     user = update.effective_user
     if not is_exam_staff(context, user.id):
@@ -562,8 +551,6 @@ async def deliver_exam_messages(application: Application, service) -> None:
     Like the desk's, the worker runs in a thread (its database calls block) and hands each Bot
     API call back to the Application's loop, where the HTTP client and AIORateLimiter live.
     """
-    from bot.outbox import KindsOutbox
-
     from .desk import run_worker_once
 
     outbox = KindsOutbox(service.outbox, EXAM_OUTBOX_KINDS)
