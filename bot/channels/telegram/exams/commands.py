@@ -1,39 +1,17 @@
-"""Exam logistics in Telegram: /exams, /exam, reminders, staff notices, and the reminder job.
-
-* `/exams [level]`: the upcoming sessions, compact, with buttons filtering by level and by the
-  language the exam is held in (a press edits the message);
-* `/exam SC-2703-02`: one session in full, how to get there (a venue-guide passage, when the
-  assistant has a retriever), what to bring, and a "🔔 Remind me" button;
-* `/reminders`: the person's subscriptions, each with a cancel button;
-* `/notify SC-2703-02 TEXT`: exam staff (roster role exam_staff) send a notice to every
-  subscriber; the sender gets a delivery report when delivery is over;
-* a JobQueue job, every `JOB_INTERVAL_S`: compares the calendar with its stored snapshot once
-  (change notices), then writes due reminders and delivery reports to the outbox.
-
-Everything sent outside a reply goes through the outbox (`bot.outbox`), the table the
-desk shares. The desk's worker delivers the desk's kinds only; this module's job runs a worker
-over the exam kinds (`bot.exams.reminders.OUTBOX_KINDS`), so neither steps on the other (claims
-are guarded anyway). Both send through the Application's bot, hence its AIORateLimiter.
-"""
+"""The exam commands and their buttons: /exams (with level and language filters), /exam (one
+session, the venue, "🔔 Remind me"), /reminders (with cancel buttons) and /notify (exam staff)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    filters,
-)
+from telegram.ext import ContextTypes
 
 from bot.clock import Clock
 from bot.exams import (
@@ -44,12 +22,11 @@ from bot.exams import (
     load_calendar,
     normalize_session_language,
 )
-from bot.exams.reminders import OUTBOX_KINDS as EXAM_OUTBOX_KINDS
 from bot.exams.reminders import is_exam_staff as is_exam_staff_in
 from bot.i18n import t
-from bot.outbox import KindsOutbox
 
-from .common import reply, services_of, ui_language
+from ..common import reply, services_of, ui_language
+from .job import JOB_NAME, exam_service, reminder_job
 
 logger = logging.getLogger(__name__)
 
@@ -59,45 +36,14 @@ REMIND = "exr:"  # exr:<session key>
 STOP = "exs:"  # exs:<session key>
 CANCEL = "exc:"  # exc:<session key>:<owner user id>
 
-JOB_NAME = "exam-reminders"
-RUN_KEY = "exams.run"
-BATCH = 20  # outbox rows per worker run
-MAX_ROUNDS = 50  # worker runs per job run at most (then the next tick goes on)
-JOB_INTERVAL_S = 30.0
 MAX_LISTED = 8
 EXAMPLE_ID = "SC-2703-02"
 VENUE_MAX_CHARS = 700
 CALENDAR_KEY = "exams.calendar"  # bot_data: a calendar loaded here when no service has one
-SNAPSHOT_CHECKED_KEY = "exams.snapshot_checked"
 _NOTIFY_RE = re.compile(r"^/notify(?:@\w+)?\s+(\S+)\s+(.+)$", re.DOTALL | re.IGNORECASE)
 
 
-def register(application: Application) -> None:
-    """Add the exam commands, their buttons and the reminder job to the Application."""
-    new_messages = filters.UpdateType.MESSAGE
-    for name, callback in (
-        ("exams", exams_command),
-        ("exam", exam_command),
-        ("reminders", reminders_command),
-        ("notify", notify_command),
-    ):
-        application.add_handler(CommandHandler(name, callback, filters=new_messages))
-    application.add_handler(CallbackQueryHandler(on_filter, pattern=f"^{FILTER}"))
-    application.add_handler(CallbackQueryHandler(on_remind, pattern=f"^{REMIND}"))
-    application.add_handler(CallbackQueryHandler(on_stop, pattern=f"^{STOP}"))
-    application.add_handler(CallbackQueryHandler(on_cancel, pattern=f"^{CANCEL}"))
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            reminder_job, interval=JOB_INTERVAL_S, first=1.0, name=JOB_NAME
-        )
-
-
 # --- where things come from -----------------------------------------------------------------------
-
-
-def exam_service(context: ContextTypes.DEFAULT_TYPE):
-    """The `ExamReminders` service, or None when this deployment has none (no database)."""
-    return getattr(services_of(context), "exams", None)
 
 
 def calendar_of(context: ContextTypes.DEFAULT_TYPE):
@@ -507,55 +453,3 @@ async def notify_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
     if context.job_queue is not None:  # deliver now rather than at the next tick
         context.job_queue.run_once(reminder_job, 0, name=f"{JOB_NAME}-notice-{notice.id}")
-
-
-# --- the job --------------------------------------------------------------------------------------
-
-
-async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Calendar changes (once per process), due reminders and reports, then delivery.
-
-    One run at a time (the repeating job and the kick after /notify may overlap); a run asked
-    for meanwhile happens right after the current one.
-    """
-    service = exam_service(context)
-    if service is None:
-        return
-    state: _Run = context.bot_data.setdefault(RUN_KEY, _Run(asyncio.Lock()))
-    if state.lock.locked():
-        state.again = True
-        return
-    async with state.lock:
-        while True:
-            state.again = False
-            if not context.bot_data.get(SNAPSHOT_CHECKED_KEY):
-                await asyncio.to_thread(service.check_calendar)
-                context.bot_data[SNAPSHOT_CHECKED_KEY] = True
-            await asyncio.to_thread(service.tick)
-            await deliver_exam_messages(context.application, service)
-            if not state.again:
-                break
-
-
-@dataclass
-class _Run:
-    lock: asyncio.Lock
-    again: bool = False
-
-
-async def deliver_exam_messages(application: Application, service) -> None:
-    """Deliver the exam kinds of outbox messages (reminders, changes, notices, reports), then
-    the delivery reports that became due because of it.
-
-    The desk's worker delivers only the desk's kinds, so this one is the only sender of these.
-    Like the desk's, the worker runs in a thread (its database calls block) and hands each Bot
-    API call back to the Application's loop, where the HTTP client and AIORateLimiter live.
-    """
-    from .desk import run_worker_once
-
-    outbox = KindsOutbox(service.outbox, EXAM_OUTBOX_KINDS)
-    for _ in range(MAX_ROUNDS):  # bounded: a full batch, or reports that just became due
-        report = await run_worker_once(application, outbox, batch_size=BATCH)
-        written = await asyncio.to_thread(service.enqueue_reports)
-        if not (report.sent + report.retried + report.failed >= BATCH or written):
-            break
