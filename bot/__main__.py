@@ -17,6 +17,7 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import SetupError
 from bot.logging_setup import configure_logging
@@ -132,16 +133,13 @@ def cmd_eval_triage(assistant, args) -> int:
 def cmd_report(settings: Settings, args) -> int:
     """The report over the configured database; no index, roster or bot needed (the embedding
     model only when there are declined questions to group)."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
     from bot.report import Window, embed_with, make_report
     from bot.report.figures import BadWindow
     from bot.storage import Database
     from bot.wiring import private_folder, private_sqlite_file
 
-    tz = ZoneInfo(settings.timezone)
-    today = settings.today or datetime.now(tz).date()
+    clock = Clock.from_settings(settings)
+    tz, today = clock.tz, clock.today()
     try:
         window = Window.parse(args.since, args.until, today=today, tz=tz)
     except BadWindow as exc:

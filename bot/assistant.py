@@ -18,7 +18,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 from bot.answering.confidence import Vocabulary
@@ -28,8 +28,12 @@ from bot.answering.extractive import (
     RUNNER_UP_RATIO,
     citation_for,
     compose,
+    short_title,
     sources_line,
 )
+from bot.answering.gate import AnswerGate, signals
+from bot.answering.train import MODEL_PATH
+from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.conversation.followup import (
     NONE,
@@ -38,12 +42,18 @@ from bot.conversation.followup import (
     carried_terms,
     ellipsis,
 )
+from bot.exams import load_calendar, parse_exam_question
 from bot.i18n import Translator, default_translator
 from bot.informal import search_text as to_search_text
+from bot.language import LanguageDetector
+from bot.mandarin.lookup import Lookup, parse, render
+from bot.ranking import PassageRanker
 from bot.records import AnswerRecord, Citation, Turn
 from bot.retrieval import Hit, HybridRetriever
-from bot.textnorm import has_han, tokenize
+from bot.textnorm import han_ratio, has_han, tokenize
 from bot.textsplit import split_text
+from bot.triage import NONE as NO_TRIAGE
+from bot.triage import Triager
 
 logger = logging.getLogger(__name__)
 
@@ -129,9 +139,6 @@ class Assistant:
         gate=None,
         vocabulary=None,
     ) -> None:
-        from bot.language import LanguageDetector
-        from bot.triage import Triager
-
         self.settings = settings
         self.retriever = retriever
         self.tr = translator or default_translator()
@@ -140,13 +147,12 @@ class Assistant:
         self.detector = detector or LanguageDetector()
         embedder = getattr(retriever, "embedder", None)
         self.triager = triager or Triager(embedder_name=getattr(embedder, "name", None))
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        # `clock`: a Clock, or a `() -> datetime` (a test's) read in the settings' time zone
+        self.clock = clock if isinstance(clock, Clock) else Clock.from_settings(settings, clock or utcnow)
         self.vocabulary = Vocabulary(retriever.index)
         self.gate = gate  # bot.answering.gate.AnswerGate, or None: the hand-weighted score
         self.mandarin = None  # bot.mandarin.lookup.Lookup over the lessons' vocabulary, or None
         if vocabulary is not None:
-            from bot.mandarin.lookup import Lookup
-
             self.mandarin = Lookup(vocabulary)
         self._titles: dict[str, str] | None = None
         self._crisis: dict[str, CrisisLines] = {}
@@ -342,8 +348,6 @@ class Assistant:
         message is not one (or names a word the index lacks and may be about something else)."""
         if self.mandarin is None:
             return None
-        from bot.mandarin.lookup import parse, render
-
         after = None
         if earlier is not None and earlier.kind == "vocabulary":
             after = earlier.data.get("intent")
@@ -452,11 +456,9 @@ class Assistant:
 
     def assess(self, text: str, *, language: str | None = None):
         """Triage alone (a message inside an open case): (reply language, verdict)."""
-        from bot.triage import NONE
-
         question = _CONTROL.sub(" ", text or "").strip()[:MAX_QUESTION_CHARS]
         if not question:
-            return language or "en", NONE
+            return language or "en", NO_TRIAGE
         detected = self.detector.detect(question)
         lang = language or detected or "en"
         return lang, self._triage(question, lang, detected or lang)[2]
@@ -507,8 +509,6 @@ class Assistant:
         where it says nothing new; what it names replaces what the earlier one named."""
         if self.calendar is None:
             return None
-        from bot.exams import parse_exam_question
-
         said = [*(earlier.data.get("calendar", []) if earlier is not None else []), question]
         query = None
         for position, text in enumerate(said):
@@ -550,8 +550,6 @@ class Assistant:
 
     def draft_answer(self, question: str, lang: str, search_lang: str, vector=None):
         """(the composed reply, the gate's signals) for a question's search text."""
-        from bot.answering.gate import signals
-
         shared = {"query_vector": vector} if vector is not None else {}
         hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang, **shared)
         is_rare = getattr(self.retriever, "is_rare", None)
@@ -605,8 +603,6 @@ class Assistant:
     # --- helpers -------------------------------------------------------------------------------
 
     def _document_title(self, source: str, lang: str) -> str | None:
-        from bot.answering.extractive import short_title
-
         if self._titles is None:  # once: source -> title, from the loaded index
             self._titles = {}
             for chunk in self.retriever.index.chunks:
@@ -629,11 +625,8 @@ class Assistant:
         return "examinee" if record.topic == "exams" else "unknown"
 
     def today(self) -> date:
-        if self.settings.today:
-            return self.settings.today
-        from zoneinfo import ZoneInfo
-
-        return self.clock().astimezone(ZoneInfo(self.settings.timezone)).date()
+        """The calendar's "today" (`PUENTE_TODAY`, else the local date): the one clock's."""
+        return self.clock.today()
 
     def crisis_lines(self, lang: str) -> CrisisLines:
         """The handbook's emergency table in the asker's language (English when it has none)."""
@@ -707,8 +700,6 @@ def _continues(record: AnswerRecord, earlier: Turn) -> bool:
 
 def _mixed(text: str) -> bool:
     """Chinese characters inside a Spanish or English sentence ("¿y el de 請勿進入?")."""
-    from bot.textnorm import han_ratio
-
     return has_han(text) and bool(re.search(r"[A-Za-zÀ-ÿ]{2,}", text)) and han_ratio(text) < 0.6
 
 
@@ -722,8 +713,6 @@ def _short(text: str) -> bool:
 
 def _asks_calendar(text: str, lang: str) -> bool:
     """Whether a message asks the calendar something of its own (a field, a filter)."""
-    from bot.exams import parse_exam_question
-
     query = parse_exam_question(text, lang, follow_up=True)
     return query is not None and not query.mentions_rules
 
@@ -775,10 +764,6 @@ def _row_line(text: str) -> str:
 def load_answering_model(embedder_name: str | None, path: Path | None = None):
     """(passage ranker, answer gate) from `bot/answering/model.json`, or (None, None), logged,
     when it is missing or was trained with another embedding model (its signals would differ)."""
-    from bot.answering.gate import AnswerGate
-    from bot.answering.train import MODEL_PATH
-    from bot.ranking import PassageRanker
-
     path = path or MODEL_PATH
     if not path.exists():
         logger.warning("no answering model at %s: hand-weighted ranking and gate", path)
@@ -817,25 +802,10 @@ def usable_answering_model(index, ranker, gate):
     return ranker, gate
 
 
-def load_calendar(settings: Settings):
-    """The exam calendar from the knowledge folder, or None (logged) when it is missing or bad."""
-    from bot.exams import CalendarError, ExamCalendar
-
-    path = Path(settings.knowledge_dir) / settings.exam_calendar_file
-    if not path.exists():
-        logger.info("no exam calendar at %s", path)
-        return None
-    try:
-        return ExamCalendar.load(path, source=settings.exam_calendar_file)
-    except CalendarError as exc:
-        logger.error("exam calendar not loaded: %s", exc)
-        return None
-
-
 def build_llm(settings: Settings):
     if not settings.llm_enabled:
         return None
-    from bot.answering.llm import LLMAnswerer
+    from bot.answering.llm import LLMAnswerer  # deferred: loads LangChain, only with an LLM
 
     return LLMAnswerer.from_settings(settings)
 

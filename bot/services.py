@@ -135,7 +135,7 @@ class Services:
     assistant: AssistantLike
     users: UserStoreLike
     desk: DeskLike | None = None
-    exams: object | None = None  # bot.exam_reminders.ExamReminders, or None
+    exams: object | None = None  # bot.exams.reminders.ExamReminders, or None
     # bot.conversation.Conversations: private chats' follow-ups read in context; None: every
     # message is answered on its own (assistant.answer)
     conversations: object | None = None

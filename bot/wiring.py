@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
+from bot.clock import Clock
 from bot.config import Settings
+from bot.conversation import Conversations, SqlConversationStore
+from bot.escalation.roster import RosterError, load_roster
+from bot.escalation.service import EscalationDesk
+from bot.exams import load_calendar
+from bot.exams.reminders import ExamReminders
+from bot.ingestion.pipeline import ingest
+from bot.learning.duplicates import DuplicateFinder, PairModel
+from bot.learning.faq import FaqDesk
+from bot.learning.publish import Publisher
+from bot.learning.questions import QuestionLog
+from bot.learning.store import FaqStore
+from bot.mandarin.practice import Practice
 from bot.services import Services
+from bot.storage import Database, UserStore
 
 logger = logging.getLogger(__name__)
 
 
 def build_services(settings: Settings, assistant) -> Services:
     """The database and user store, and the escalation desk when a roster is configured."""
-    from bot.learning.questions import QuestionLog
-    from bot.storage import Database, UserStore
-
     private_folder(Path(settings.data_dir))
     db = Database(settings.resolved_database_url)
     private_sqlite_file(db)
@@ -35,11 +47,6 @@ def build_services(settings: Settings, assistant) -> Services:
 
 def build_faq(settings: Settings, db, desk, assistant):
     """The learning loop (Save as FAQ, review, publish) over the desk; None without a desk."""
-    from bot.learning.duplicates import DuplicateFinder, PairModel
-    from bot.learning.faq import FaqDesk
-    from bot.learning.publish import Publisher
-    from bot.learning.store import FaqStore
-
     if desk is None:
         return None
     retriever = getattr(assistant, "retriever", None)
@@ -48,8 +55,6 @@ def build_faq(settings: Settings, db, desk, assistant):
     duplicates = DuplicateFinder(embedder.embed_query, model) if model is not None else None
 
     def reindex() -> None:
-        from bot.ingestion.pipeline import ingest
-
         report = ingest(
             settings.knowledge_dir, settings.data_dir, lambda: embedder,
             embedding_model=settings.embedding_model, progress=False,
@@ -77,8 +82,6 @@ def build_faq(settings: Settings, db, desk, assistant):
 
 def build_practice(db, assistant):
     """/practice over the assistant's Mandarin vocabulary index; None (logged) without one."""
-    from bot.mandarin.practice import Practice
-
     lookup = getattr(assistant, "mandarin", None)
     if lookup is None or not lookup.vocabulary.words():
         logger.warning("no Mandarin vocabulary index: /practice is off (run `python ingest.py`)")
@@ -89,10 +92,6 @@ def build_practice(db, assistant):
 def build_conversations(settings: Settings, db, assistant):
     """Each private chat's last turns, in the database (they survive a restart and are shared
     by every process)."""
-    from datetime import timedelta
-
-    from bot.conversation import Conversations, SqlConversationStore
-
     ttl = timedelta(minutes=settings.conversation_minutes)
     return Conversations(assistant, SqlConversationStore(db), ttl=ttl)
 
@@ -119,9 +118,6 @@ def private_sqlite_file(db) -> None:
 
 def build_desk(settings: Settings, db):
     """The escalation desk over `db`, or None (logged) when no roster file exists."""
-    from bot.escalation.roster import load_roster
-    from bot.escalation.service import EscalationDesk
-
     roster_path = Path(settings.roster_file)
     if not roster_path.exists():
         logger.warning("no roster at %s: the counselor desk is off", roster_path)
@@ -133,10 +129,6 @@ def build_desk(settings: Settings, db):
 def build_exam_reminders(settings: Settings, db, assistant, *, roster=None):
     """Exam-session reminders over `db` and the assistant's calendar (or the one in the
     knowledge folder); None (logged) when there is no calendar."""
-    from bot.assistant import load_calendar
-    from bot.escalation.roster import RosterError, load_roster
-    from bot.exam_reminders import ExamReminders
-
     calendar = getattr(assistant, "calendar", None) or load_calendar(settings)
     if calendar is None:
         logger.warning("no exam calendar: exam reminders are off")
@@ -146,6 +138,4 @@ def build_exam_reminders(settings: Settings, db, assistant, *, roster=None):
             roster = load_roster(settings.roster_file)
         except RosterError as exc:
             logger.error("roster not loaded, /notify is refused to everyone: %s", exc)
-    return ExamReminders(
-        db, calendar, timezone_name=settings.timezone, today=settings.today, roster=roster
-    )
+    return ExamReminders(db, calendar, clock=Clock.from_settings(settings), roster=roster)

@@ -164,8 +164,8 @@ def broken_calendar(tmp_path):
 
 
 def test_a_malformed_exam_csv_is_logged_with_row_and_column(tmp_path, caplog):
-    from bot.assistant import load_calendar
     from bot.config import Settings
+    from bot.exams import load_calendar
 
     settings = Settings(_env_file=None, PUENTE_KNOWLEDGE_DIR=broken_calendar(tmp_path))
     with caplog.at_level(logging.ERROR, logger="bot"):

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.escalation.roster import parse_roster
-from bot.exam_reminders import (
+from bot.exams import ExamCalendar
+from bot.exams.reminders import (
     KIND_DEADLINE,
     KIND_EVE,
     OUTBOX_CHANGE,
@@ -20,7 +21,6 @@ from bot.exam_reminders import (
     ExamReminders,
     diff_calendars,
 )
-from bot.exams import ExamCalendar
 from bot.i18n import t
 from bot.outbox import KindsOutbox, Outbox, OutboxWorker
 from bot.storage import Database, UserStore

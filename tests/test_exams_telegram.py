@@ -15,8 +15,8 @@ from telegram.request import RequestData
 from bot.channels.telegram import build_application
 from bot.channels.telegram import exams as tg_exams
 from bot.escalation.roster import parse_roster
-from bot.exam_reminders import ExamReminders
 from bot.exams import ExamCalendar, format_session
+from bot.exams.reminders import ExamReminders
 from bot.i18n import t
 from bot.services import Services
 from bot.storage import Database

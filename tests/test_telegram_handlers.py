@@ -287,7 +287,7 @@ async def test_privacy_lists_what_is_stored_and_for_how_long(app, api):
 
 
 async def test_exams_lists_the_upcoming_sessions_with_filter_buttons(app, api):
-    # /exams itself is tested in tests/test_exams_telegram.py (bot/channels/telegram/exams.py).
+    # /exams itself is tested in tests/test_exams_telegram.py (bot/channels/telegram/exams/).
     await feed(app, message("/exams", language_code="zh-hant"))
     (sent,) = api.sent()
     assert sent["text"].startswith("近期考試場次")

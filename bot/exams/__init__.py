@@ -4,6 +4,7 @@ Domain only (no channel imports, nothing happens at import time). Three parts:
 
 * `ExamCalendar.load(path)` reads and validates the CSV. Any bad value raises `CalendarError`
   naming the file, the row as a spreadsheet shows it (header = row 1) and the column.
+* `load_calendar(settings)` loads the one in the knowledge folder, or gives None (logged).
 * Queries on the calendar (`by_id`, `on_date`, `upcoming`, `next_session`, ...).
 * `parse_exam_question(text)` turns a question in es / en / zh-TW into an `ExamQuery` (or None
   when the question is not about the exam calendar), and `ExamCalendar.answer()` writes an exact,
@@ -37,7 +38,7 @@ The package
 
 from __future__ import annotations
 
-from bot.exams.calendar import ExamCalendar
+from bot.exams.calendar import ExamCalendar, load_calendar
 from bot.exams.formatting import format_date, format_session, format_session_line
 from bot.exams.model import (
     BUILDING_ALIASES,
@@ -81,6 +82,7 @@ __all__ = [
     "format_date",
     "format_session",
     "format_session_line",
+    "load_calendar",
     "normalize_room",
     "normalize_session_id",
     "normalize_session_language",

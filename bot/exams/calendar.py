@@ -1,13 +1,16 @@
-"""`ExamCalendar`: the loaded sessions, lookups on them, and exact replies to an `ExamQuery`."""
+"""`ExamCalendar`: the loaded sessions, lookups on them, and exact replies to an `ExamQuery`;
+`load_calendar(settings)`: the calendar of the knowledge folder, or None."""
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from datetime import date
 from pathlib import Path
 
+from bot.config import Settings
 from bot.exams.formatting import format_date, format_session_line
 from bot.exams.loading import _load_sessions, _read_as_of
 from bot.exams.model import (
@@ -27,6 +30,8 @@ from bot.exams.model import (
 )
 from bot.i18n import t
 from bot.records import Citation, Language
+
+logger = logging.getLogger(__name__)
 
 
 def _sort_key(s: ExamSession) -> tuple:
@@ -213,3 +218,16 @@ def _display_ids(keys: Iterable[str]) -> list[str]:
         m = re.fullmatch(r"([A-Z]+)(\d{4})(\d{2})", key)
         out.append(f"{m[1]}-{m[2]}-{m[3]}" if m else key)
     return out
+
+
+def load_calendar(settings: Settings) -> ExamCalendar | None:
+    """The exam calendar from the knowledge folder, or None (logged) when it is missing or bad."""
+    path = Path(settings.knowledge_dir) / settings.exam_calendar_file
+    if not path.exists():
+        logger.info("no exam calendar at %s", path)
+        return None
+    try:
+        return ExamCalendar.load(path, source=settings.exam_calendar_file)
+    except CalendarError as exc:
+        logger.error("exam calendar not loaded: %s", exc)
+        return None

@@ -177,7 +177,7 @@ outbox = sa.Table(
     sa.Index("ix_outbox_sent_message", "chat_id", "telegram_message_id"),
 )
 
-# --- exam reminders (bot/exam_reminders/) ----------------------------------------------------
+# --- exam reminders (bot/exams/reminders/) ---------------------------------------------------
 
 exam_subscriptions = sa.Table(
     "exam_subscriptions",

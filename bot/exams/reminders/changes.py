@@ -1,4 +1,5 @@
-"""Calendar changes: snapshots of the calendar, their diff, and the notices to subscribers.
+"""Calendar changes: snapshots of the calendar, their diff, and `CalendarWatcher`, which tells
+subscribers.
 
 The calendar seen last is stored as a JSON snapshot in the database; `check_calendar()` compares
 it with the current one, tells every subscriber of a changed session what changed, moves their
@@ -10,18 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.exam_reminders.records import (
-    CHANGE_FIELDS,
-    OUTBOX_CHANGE,
-    R_CANCELLED,
-    R_PENDING,
-)
+from bot.clock import Clock
 from bot.exams import (
     ExamCalendar,
     ExamSession,
@@ -29,6 +25,15 @@ from bot.exams import (
     format_session,
     normalize_session_id,
 )
+from bot.exams.reminders.current import CurrentCalendar
+from bot.exams.reminders.records import (
+    CHANGE_FIELDS,
+    OUTBOX_CHANGE,
+    R_CANCELLED,
+    R_PENDING,
+)
+from bot.exams.reminders.scheduler import ReminderScheduler
+from bot.exams.reminders.subscriptions import Subscriptions
 from bot.i18n import Translator
 from bot.outbox import Outbox
 from bot.storage import schema
@@ -85,29 +90,38 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
+class CalendarWatcher:
+    """The `exam_calendar_snapshots` table: compares the current calendar with the one seen
+    last, tells the subscribers of a changed session and moves their pending reminders."""
 
-class CalendarChanges:
-    """The calendar-change part of `ExamReminders` (the `exam_calendar_snapshots` table)."""
-
-    db: Database
-    calendar: ExamCalendar | None
-    outbox: Outbox
-    clock: Callable[[], datetime]
-    tr: Translator
-
-    def _snapshot_name(self) -> str:
-        return self.calendar.source if self.calendar is not None else "exam-calendar"
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        current: CurrentCalendar,
+        subscriptions: Subscriptions,
+        scheduler: ReminderScheduler,
+        clock: Clock,
+        translator: Translator,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.current = current
+        self.subscriptions = subscriptions
+        self.scheduler = scheduler
+        self.clock = clock
+        self.tr = translator
 
     def stored_snapshot(self) -> dict[str, dict] | None:
         c = schema.exam_calendar_snapshots
         with self.db.connect() as conn:
             data = conn.execute(
-                sa.select(c.c.data).where(c.c.name == self._snapshot_name())
+                sa.select(c.c.data).where(c.c.name == self.current.snapshot_name)
             ).scalar()
         return data
 
     def store_snapshot(self, calendar: ExamCalendar | None = None) -> None:
-        calendar = calendar or self.calendar
+        calendar = calendar or self.current.calendar
         if calendar is None:
             return
         c = schema.exam_calendar_snapshots
@@ -115,30 +129,31 @@ class CalendarChanges:
         with self.db.transaction() as conn:
             updated = conn.execute(
                 c.update()
-                .where(c.c.name == self._snapshot_name())
+                .where(c.c.name == self.current.snapshot_name)
                 .values(data=data, updated_at=now)
             ).rowcount
             if not updated:
                 conn.execute(
-                    c.insert().values(name=self._snapshot_name(), data=data, updated_at=now)
+                    c.insert().values(name=self.current.snapshot_name, data=data, updated_at=now)
                 )
 
     def reload(self, calendar: ExamCalendar) -> dict[str, dict[str, tuple[Any, Any]]]:
         """Use a newly loaded calendar, and tell subscribers what changed."""
-        self.calendar = calendar
+        self.current.calendar = calendar
         return self.check_calendar()
 
     def check_calendar(self, now: datetime | None = None) -> dict[str, dict[str, tuple[Any, Any]]]:
         """Compare the calendar with the snapshot seen last; notify subscribers of changed
         sessions, move their reminders, store the new snapshot. Returns the changes."""
-        if self.calendar is None:
+        calendar = self.current.calendar
+        if calendar is None:
             return {}
         now = now or self.clock()
         old = self.stored_snapshot()
         if old is None:
             self.store_snapshot()
             return {}
-        changes = diff_calendars(old, self.calendar)
+        changes = diff_calendars(old, calendar)
         for session_id, fields in changes.items():
             self._notify_change(session_id, fields, old, now)
         self.store_snapshot()
@@ -154,10 +169,10 @@ class CalendarChanges:
         now: datetime,
     ) -> None:
         key = normalize_session_id(session_id)
-        session = self.session(key)
+        session = self.current.session(key)
         digest = _digest([session_snapshot(session) if session else None, fields])
         r = schema.exam_reminders
-        for sub in self.subscribers(key):
+        for sub in self.subscriptions.subscribers(key):
             text = self.change_text(sub.language, session_id, fields, session)
             self.outbox.enqueue(
                 sub.chat_id, text, kind=OUTBOX_CHANGE, case_id=None,
@@ -171,7 +186,7 @@ class CalendarChanges:
                         .values(status=R_CANCELLED)
                     )
                 else:
-                    self._plan(conn, sub.id, session, now, create=False)
+                    self.scheduler.plan(conn, sub.id, session, now, create=False)
 
     def change_text(
         self,

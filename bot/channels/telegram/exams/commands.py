@@ -1,46 +1,32 @@
-"""Exam logistics in Telegram: /exams, /exam, reminders, staff notices, and the reminder job.
-
-* `/exams [level]`: the upcoming sessions, compact, with buttons filtering by level and by the
-  language the exam is held in (a press edits the message);
-* `/exam SC-2703-02`: one session in full, how to get there (a venue-guide passage, when the
-  assistant has a retriever), what to bring, and a "🔔 Remind me" button;
-* `/reminders`: the person's subscriptions, each with a cancel button;
-* `/notify SC-2703-02 TEXT`: exam staff (roster role exam_staff) send a notice to every
-  subscriber; the sender gets a delivery report when delivery is over;
-* a JobQueue job, every `JOB_INTERVAL_S`: compares the calendar with its stored snapshot once
-  (change notices), then writes due reminders and delivery reports to the outbox.
-
-Everything sent outside a reply goes through the outbox (`bot.outbox`), the table the
-desk shares. The desk's worker delivers the desk's kinds only; this module's job runs a worker
-over the exam kinds (`bot.exam_reminders.OUTBOX_KINDS`), so neither steps on the other (claims
-are guarded anyway). Both send through the Application's bot, hence its AIORateLimiter.
-"""
+"""The exam commands and their buttons: /exams (with level and language filters), /exam (one
+session, the venue, "🔔 Remind me"), /reminders (with cancel buttons) and /notify (exam staff)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    filters,
-)
+from telegram.ext import ContextTypes
 
-from bot.exam_reminders import OUTBOX_KINDS as EXAM_OUTBOX_KINDS
-from bot.exams import UnknownSession
+from bot.clock import Clock
+from bot.exams import (
+    UnknownSession,
+    format_date,
+    format_session,
+    format_session_line,
+    load_calendar,
+    normalize_session_language,
+)
+from bot.exams.reminders import is_exam_staff as is_exam_staff_in
 from bot.i18n import t
 
-from .common import reply, services_of, ui_language
+from ..common import reply, services_of, ui_language
+from .job import JOB_NAME, exam_service, reminder_job
 
 logger = logging.getLogger(__name__)
 
@@ -50,45 +36,14 @@ REMIND = "exr:"  # exr:<session key>
 STOP = "exs:"  # exs:<session key>
 CANCEL = "exc:"  # exc:<session key>:<owner user id>
 
-JOB_NAME = "exam-reminders"
-RUN_KEY = "exams.run"
-BATCH = 20  # outbox rows per worker run
-MAX_ROUNDS = 50  # worker runs per job run at most (then the next tick goes on)
-JOB_INTERVAL_S = 30.0
 MAX_LISTED = 8
 EXAMPLE_ID = "SC-2703-02"
 VENUE_MAX_CHARS = 700
 CALENDAR_KEY = "exams.calendar"  # bot_data: a calendar loaded here when no service has one
-SNAPSHOT_CHECKED_KEY = "exams.snapshot_checked"
 _NOTIFY_RE = re.compile(r"^/notify(?:@\w+)?\s+(\S+)\s+(.+)$", re.DOTALL | re.IGNORECASE)
 
 
-def register(application: Application) -> None:
-    """Add the exam commands, their buttons and the reminder job to the Application."""
-    new_messages = filters.UpdateType.MESSAGE
-    for name, callback in (
-        ("exams", exams_command),
-        ("exam", exam_command),
-        ("reminders", reminders_command),
-        ("notify", notify_command),
-    ):
-        application.add_handler(CommandHandler(name, callback, filters=new_messages))
-    application.add_handler(CallbackQueryHandler(on_filter, pattern=f"^{FILTER}"))
-    application.add_handler(CallbackQueryHandler(on_remind, pattern=f"^{REMIND}"))
-    application.add_handler(CallbackQueryHandler(on_stop, pattern=f"^{STOP}"))
-    application.add_handler(CallbackQueryHandler(on_cancel, pattern=f"^{CANCEL}"))
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(
-            reminder_job, interval=JOB_INTERVAL_S, first=1.0, name=JOB_NAME
-        )
-
-
 # --- where things come from -----------------------------------------------------------------------
-
-
-def exam_service(context: ContextTypes.DEFAULT_TYPE):
-    """The `ExamReminders` service, or None when this deployment has none (no database)."""
-    return getattr(services_of(context), "exams", None)
 
 
 def calendar_of(context: ContextTypes.DEFAULT_TYPE):
@@ -100,8 +55,6 @@ def calendar_of(context: ContextTypes.DEFAULT_TYPE):
     if calendar is not None:
         return calendar
     if CALENDAR_KEY not in context.bot_data:
-        from bot.assistant import load_calendar
-
         context.bot_data[CALENDAR_KEY] = load_calendar(services.settings)
     return context.bot_data[CALENDAR_KEY]
 
@@ -110,26 +63,18 @@ def today_of(context: ContextTypes.DEFAULT_TYPE) -> date:
     service = exam_service(context)
     if service is not None:
         return service.today()
-    settings = services_of(context).settings
-    if settings.today:
-        return settings.today
-    return datetime.now(UTC).astimezone(ZoneInfo(settings.timezone)).date()
+    return Clock.from_settings(services_of(context).settings).today()
 
 
 def is_exam_staff(context: ContextTypes.DEFAULT_TYPE, user_id: int) -> bool:
-    services = services_of(context)
-    service = exam_service(context)
-    roster = getattr(service, "roster", None) or getattr(services.desk, "roster", None)
-    person = roster.person(user_id) if roster is not None else None
-    return bool(person and "exam_staff" in person.roles)
+    roster = getattr(exam_service(context), "roster", None)
+    return is_exam_staff_in(roster or getattr(services_of(context).desk, "roster", None), user_id)
 
 
 # --- /exams ---------------------------------------------------------------------------------------
 
 
 def _parse_filters(args: list[str]) -> tuple[int | None, str | None]:
-    from bot.exams import normalize_session_language
-
     level = session_language = None
     for arg in args:
         digits = re.sub(r"\D", "", arg)
@@ -147,8 +92,6 @@ def exams_text(
     level: int | None,
     session_language: str | None,
 ) -> str:
-    from bot.exams import format_date, format_session_line
-
     parts = []
     if level:
         parts.append(t(language, "exams.ui.filter_level", level=level))
@@ -306,8 +249,6 @@ def exam_keyboard(language: str, session, subscribed: bool | None) -> InlineKeyb
 
 
 async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.exams import format_date, format_session
-
     language = await ui_language(update, context)
     calendar = calendar_of(context)
     if calendar is None:
@@ -342,8 +283,6 @@ async def exam_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 
 
 def _when(language: str, moment: datetime, tz) -> str:
-    from bot.exams import format_date
-
     local = moment.astimezone(tz)
     return t(
         language,
@@ -414,8 +353,6 @@ async def on_stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _reminders_view(
     context, user_id: int, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    from bot.exams import format_session_line
-
     service = exam_service(context)
     subs = await asyncio.to_thread(service.subscriptions, user_id)
     if not subs:
@@ -467,8 +404,6 @@ async def on_cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def notify_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.exams import format_date
-
     language = await ui_language(update, context)
     user = update.effective_user
     if not is_exam_staff(context, user.id):
@@ -518,57 +453,3 @@ async def notify_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
     if context.job_queue is not None:  # deliver now rather than at the next tick
         context.job_queue.run_once(reminder_job, 0, name=f"{JOB_NAME}-notice-{notice.id}")
-
-
-# --- the job --------------------------------------------------------------------------------------
-
-
-async def reminder_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Calendar changes (once per process), due reminders and reports, then delivery.
-
-    One run at a time (the repeating job and the kick after /notify may overlap); a run asked
-    for meanwhile happens right after the current one.
-    """
-    service = exam_service(context)
-    if service is None:
-        return
-    state: _Run = context.bot_data.setdefault(RUN_KEY, _Run(asyncio.Lock()))
-    if state.lock.locked():
-        state.again = True
-        return
-    async with state.lock:
-        while True:
-            state.again = False
-            if not context.bot_data.get(SNAPSHOT_CHECKED_KEY):
-                await asyncio.to_thread(service.check_calendar)
-                context.bot_data[SNAPSHOT_CHECKED_KEY] = True
-            await asyncio.to_thread(service.tick)
-            await deliver_exam_messages(context.application, service)
-            if not state.again:
-                break
-
-
-@dataclass
-class _Run:
-    lock: asyncio.Lock
-    again: bool = False
-
-
-async def deliver_exam_messages(application: Application, service) -> None:
-    """Deliver the exam kinds of outbox messages (reminders, changes, notices, reports), then
-    the delivery reports that became due because of it.
-
-    The desk's worker delivers only the desk's kinds, so this one is the only sender of these.
-    Like the desk's, the worker runs in a thread (its database calls block) and hands each Bot
-    API call back to the Application's loop, where the HTTP client and AIORateLimiter live.
-    """
-    from bot.outbox import KindsOutbox
-
-    from .desk import run_worker_once
-
-    outbox = KindsOutbox(service.outbox, EXAM_OUTBOX_KINDS)
-    for _ in range(MAX_ROUNDS):  # bounded: a full batch, or reports that just became due
-        report = await run_worker_once(application, outbox, batch_size=BATCH)
-        written = await asyncio.to_thread(service.enqueue_reports)
-        if not (report.sent + report.retried + report.failed >= BATCH or written):
-            break

@@ -1,7 +1,7 @@
 """What exam reminders store: the constants, and the records read back from the database.
 
 `Subscription`, `Reminder`, `Notice` and `DeliveryCounts`, and the functions that build them
-from database rows.
+from database rows. `DEFAULT_TIMEZONE` is the clock's (`bot.clock`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-DEFAULT_TIMEZONE = "Asia/Taipei"
+from bot.clock import DEFAULT_TIMEZONE as DEFAULT_TIMEZONE
+
 DEADLINE_DAYS_BEFORE = 3
 DEADLINE_REMINDER_AT = time(9, 0)
 EVE_REMINDER_AT = time(18, 0)

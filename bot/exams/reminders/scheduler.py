@@ -1,4 +1,4 @@
-"""Reminder scheduling: when a session's reminders are due, and writing due ones to the outbox.
+"""`ReminderScheduler`: when a session's reminders are due, and writing due ones to the outbox.
 
 Each reminder is marked sent with a guarded UPDATE, so running `enqueue_due` twice, or in two
 processes, sends nothing twice; one whose useful time passed (the bot was down) is expired.
@@ -6,13 +6,14 @@ processes, sends nothing twice; one whose useful time passed (the bot was down) 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bot.exam_reminders.records import (
+from bot.clock import Clock
+from bot.exams import ExamSession, format_date, format_session
+from bot.exams.reminders.current import CurrentCalendar
+from bot.exams.reminders.records import (
     DEADLINE_CLOSES_AT,
     DEADLINE_DAYS_BEFORE,
     DEADLINE_REMINDER_AT,
@@ -28,24 +29,32 @@ from bot.exam_reminders.records import (
     Subscription,
     _reminder,
 )
-from bot.exams import ExamSession, format_date, format_session
 from bot.i18n import Translator
 from bot.outbox import Outbox
 from bot.storage import schema
 from bot.storage.db import Database
 
 
-class ReminderSchedule:
-    """The reminders part of `ExamReminders` (the `exam_reminders` table)."""
+class ReminderScheduler:
+    """The `exam_reminders` table: plans each subscription's reminders at the session's local
+    times (the clock's time zone), finds the due ones and writes them to the outbox once."""
 
-    db: Database
-    outbox: Outbox
-    clock: Callable[[], datetime]
-    tz: ZoneInfo
-    tr: Translator
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        current: CurrentCalendar,
+        clock: Clock,
+        translator: Translator,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.current = current
+        self.clock = clock
+        self.tr = translator
 
     def _at(self, day: date, at: time) -> datetime:
-        return datetime.combine(day, at, tzinfo=self.tz).astimezone(UTC)
+        return datetime.combine(day, at, tzinfo=self.clock.tz).astimezone(UTC)
 
     def schedule(self, session: ExamSession) -> dict[str, tuple[datetime, datetime]]:
         """{kind: (due at, expires at)} for a session, in UTC."""
@@ -61,7 +70,7 @@ class ReminderSchedule:
             ),
         }
 
-    def _plan(
+    def plan(
         self,
         conn: sa.Connection,
         sub_id: int,
@@ -156,7 +165,7 @@ class ReminderSchedule:
                 .values(status=R_SENT, outbox_id=outbox_id, sent_at=now or self.clock())
             ).rowcount)  # fmt: skip
 
-    def _mark(self, reminder_id: int, status: str) -> None:
+    def mark(self, reminder_id: int, status: str) -> None:
         r = schema.exam_reminders
         with self.db.transaction() as conn:
             conn.execute(
@@ -196,9 +205,9 @@ class ReminderSchedule:
         self.expire(now)
         written = []
         for reminder in self.due(now):
-            session = self.session(reminder.subscription.session_key)
+            session = self.current.session(reminder.subscription.session_key)
             if session is None:
-                self._mark(reminder.id, R_CANCELLED)
+                self.mark(reminder.id, R_CANCELLED)
                 continue
             sub = reminder.subscription
             outbox_id = self.outbox.enqueue(

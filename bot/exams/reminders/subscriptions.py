@@ -1,13 +1,16 @@
-"""Who is subscribed to which exam session: subscribing, cancelling, forgetting, listing."""
+"""`Subscriptions`: who is subscribed to which exam session: subscribing, cancelling,
+forgetting, listing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, time
 
 import sqlalchemy as sa
 
-from bot.exam_reminders.records import (
+from bot.clock import Clock
+from bot.exams import UnknownSession, normalize_session_id
+from bot.exams.reminders.current import CurrentCalendar
+from bot.exams.reminders.records import (
     R_CANCELLED,
     R_PENDING,
     Reminder,
@@ -15,20 +18,25 @@ from bot.exam_reminders.records import (
     _reminder,
     _subscription,
 )
-from bot.exams import ExamCalendar, ExamSession, UnknownSession, normalize_session_id
+from bot.exams.reminders.scheduler import ReminderScheduler
 from bot.storage import schema
 from bot.storage.db import Database
 
 
-class SubscriptionStore:
-    """The subscriptions part of `ExamReminders` (the `exam_subscriptions` table)."""
+class Subscriptions:
+    """The `exam_subscriptions` table; subscribing plans the reminders through the scheduler."""
 
-    db: Database
-    calendar: ExamCalendar | None
-    clock: Callable[[], datetime]
-
-    def session(self, session_id: str) -> ExamSession | None:
-        return self.calendar.by_id(session_id) if self.calendar is not None else None
+    def __init__(
+        self,
+        db: Database,
+        current: CurrentCalendar,
+        scheduler: ReminderScheduler,
+        clock: Clock,
+    ) -> None:
+        self.db = db
+        self.current = current
+        self.scheduler = scheduler
+        self.clock = clock
 
     def subscribe(self, user_id: int, chat_id: int, session_id: str, language: str) -> Subscription:
         """Subscribe (again) to a session; idempotent. Raises UnknownSession for an unknown one.
@@ -36,7 +44,7 @@ class SubscriptionStore:
         Reminders whose time has already passed when subscribing are not created: the person
         has just read the session's details.
         """
-        session = self.session(session_id)
+        session = self.current.session(session_id)
         if session is None:
             raise UnknownSession(session_id)
         now = self.clock()
@@ -69,8 +77,8 @@ class SubscriptionStore:
                         cancelled_at=None,
                     )
                 )
-            self._plan(conn, sub_id, session, now, create=True)
-        return self._subscription(sub_id)
+            self.scheduler.plan(conn, sub_id, session, now, create=True)
+        return self.get(sub_id)
 
     def unsubscribe(self, user_id: int, session_id: str) -> bool:
         """Cancel a subscription and its pending reminders; False when there was none active."""
@@ -105,7 +113,7 @@ class SubscriptionStore:
             removed += conn.execute(t.delete().where(t.c.id.in_(ids))).rowcount
         return removed
 
-    def subscriptions(self, user_id: int) -> list[Subscription]:
+    def of_user(self, user_id: int) -> list[Subscription]:
         """The person's active subscriptions, soonest session first."""
         t = schema.exam_subscriptions
         with self.db.connect() as conn:
@@ -117,7 +125,7 @@ class SubscriptionStore:
 
     def is_subscribed(self, user_id: int, session_id: str) -> bool:
         key = normalize_session_id(session_id)
-        return any(s.session_key == key for s in self.subscriptions(user_id))
+        return any(s.session_key == key for s in self.of_user(user_id))
 
     def subscribers(self, session_id: str) -> list[Subscription]:
         key = normalize_session_id(session_id)
@@ -134,14 +142,14 @@ class SubscriptionStore:
             rows = conn.execute(
                 sa.select(r).where(r.c.subscription_id == subscription_id).order_by(r.c.due_at)
             ).all()
-        sub = self._subscription(subscription_id)
+        sub = self.get(subscription_id)
         return [_reminder(row, sub) for row in rows]
 
     def _session_order(self, sub: Subscription) -> tuple:
-        s = self.session(sub.session_key)
+        s = self.current.session(sub.session_key)
         return (s.date, s.starts) if s else (date.max, time.max)
 
-    def _subscription(self, sub_id: int) -> Subscription:
+    def get(self, sub_id: int) -> Subscription:
         t = schema.exam_subscriptions
         with self.db.connect() as conn:
             return _subscription(conn.execute(sa.select(t).where(t.c.id == sub_id)).one())

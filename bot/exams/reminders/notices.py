@@ -1,41 +1,66 @@
-"""Staff notices: who may send them, writing one to every subscriber, and delivery reports."""
+"""Staff notices: who may send them (`is_exam_staff`), `NoticeSender` writing one to every
+subscriber, and delivery reports."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
-from bot.exam_reminders.records import (
+from bot.clock import Clock
+from bot.exams import UnknownSession, format_date
+from bot.exams.reminders.current import CurrentCalendar
+from bot.exams.reminders.records import (
     OUTBOX_NOTICE,
     OUTBOX_REPORT,
+    REPORT_AFTER,
     DeliveryCounts,
     Notice,
     _notice,
 )
-from bot.exams import UnknownSession, format_date
+from bot.exams.reminders.subscriptions import Subscriptions
 from bot.i18n import Translator
 from bot.outbox import FAILED, PENDING, SENDING, SENT, Outbox
 from bot.storage import schema
 from bot.storage.db import Database
 
+STAFF_ROLE = "exam_staff"
 
-class StaffNotices:
-    """The staff-notice part of `ExamReminders` (the `exam_notices` table and their outbox rows)."""
 
-    db: Database
-    outbox: Outbox
-    clock: Callable[[], datetime]
-    tr: Translator
-    roster: Any
-    report_after: timedelta
+def is_exam_staff(roster: Any, user_id: int) -> bool:
+    """Whether the roster (None: nobody) gives the person the exam_staff role."""
+    person = roster.person(user_id) if roster is not None else None
+    return bool(person and STAFF_ROLE in person.roles)
+
+
+class NoticeSender:
+    """The `exam_notices` table and their outbox rows: a staff notice to every subscriber of a
+    session, then one delivery report to the sender."""
+
+    def __init__(
+        self,
+        db: Database,
+        outbox: Outbox,
+        current: CurrentCalendar,
+        subscriptions: Subscriptions,
+        clock: Clock,
+        translator: Translator,
+        *,
+        roster: Any = None,
+        report_after: timedelta = REPORT_AFTER,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.current = current
+        self.subscriptions = subscriptions
+        self.clock = clock
+        self.tr = translator
+        self.roster = roster
+        self.report_after = report_after
 
     def is_exam_staff(self, user_id: int) -> bool:
-        roster = self.roster
-        person = roster.person(user_id) if roster is not None else None
-        return bool(person and "exam_staff" in person.roles)
+        return is_exam_staff(self.roster, user_id)
 
     def notify(
         self,
@@ -47,10 +72,10 @@ class StaffNotices:
         sender_language: str,
     ) -> Notice:
         """Write a staff notice to every subscriber of the session (UnknownSession if none)."""
-        session = self.session(session_id)
+        session = self.current.session(session_id)
         if session is None:
             raise UnknownSession(session_id)
-        subs = self.subscribers(session.key)
+        subs = self.subscriptions.subscribers(session.key)
         now = self.clock()
         n = schema.exam_notices
         with self.db.transaction() as conn:

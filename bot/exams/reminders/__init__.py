@@ -28,20 +28,27 @@ Synchronous on purpose, like the desk: the channel calls it in a thread.
 
 The package
 -----------
-``records`` (constants and stored records) · ``subscriptions`` · ``reminders`` (scheduling and
-sending) · ``changes`` (snapshots, diffs, change notices) · ``notices`` (staff notices and their
-reports) · ``service`` (`ExamReminders`, which puts the parts together). Import from
-``bot.exam_reminders``; the names below are its public face.
+Composed, not inherited: `ExamReminders` (``service``) is a facade over four plain objects, each
+given its dependencies: ``scheduler`` (`ReminderScheduler`: when reminders are due, sending
+them), ``subscriptions`` (`Subscriptions`), ``notices`` (`NoticeSender`, `is_exam_staff`) and
+``changes`` (`CalendarWatcher`; snapshots and diffs). They share ``current``
+(`CurrentCalendar`, which `reload` replaces for all), one `bot.clock.Clock`, the database and
+the outbox. ``records`` holds the constants and stored records. Import from
+``bot.exams.reminders``; the names below are its public face. (Not imported by `bot.exams`
+itself: the calendar's readers do not load SQLAlchemy.)
 """
 
 from __future__ import annotations
 
-from bot.exam_reminders.changes import (
+from bot.exams.reminders.changes import (
+    CalendarWatcher,
     calendar_snapshot,
     diff_calendars,
     session_snapshot,
 )
-from bot.exam_reminders.records import (
+from bot.exams.reminders.current import CurrentCalendar
+from bot.exams.reminders.notices import NoticeSender, is_exam_staff
+from bot.exams.reminders.records import (
     CHANGE_FIELDS,
     DEADLINE_CLOSES_AT,
     DEADLINE_DAYS_BEFORE,
@@ -66,7 +73,9 @@ from bot.exam_reminders.records import (
     Reminder,
     Subscription,
 )
-from bot.exam_reminders.service import ExamReminders
+from bot.exams.reminders.scheduler import ReminderScheduler
+from bot.exams.reminders.service import ExamReminders
+from bot.exams.reminders.subscriptions import Subscriptions
 
 __all__ = [
     "CHANGE_FIELDS",
@@ -88,12 +97,18 @@ __all__ = [
     "R_EXPIRED",
     "R_PENDING",
     "R_SENT",
+    "CalendarWatcher",
+    "CurrentCalendar",
     "DeliveryCounts",
     "ExamReminders",
     "Notice",
+    "NoticeSender",
     "Reminder",
+    "ReminderScheduler",
     "Subscription",
+    "Subscriptions",
     "calendar_snapshot",
     "diff_calendars",
+    "is_exam_staff",
     "session_snapshot",
 ]
