@@ -7,7 +7,7 @@ base it always had (in parentheses), so `except ValueError` and `except KeyError
     ├── SetupError                a person fixes it in a file or a setting, then starts again;
     │   │                         the command line prints its message, no traceback
     │   ├── EmbeddingModelError   (RuntimeError) EMBEDDING_MODEL cannot be loaded [bot.embeddings]
-    │   ├── IndexProblem          (RuntimeError) run the ingest again [bot.index]
+    │   ├── IndexProblem          (RuntimeError) run the ingest again [bot.index.errors]
     │   │   ├── IndexMissing         no index in the data folder yet
     │   │   ├── IndexCorrupt         unreadable or inconsistent index files
     │   │   └── IndexModelMismatch   built with another embedding model

@@ -29,8 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from bot.index import LoadedIndex, dense_search
-from bot.ingestion.documents import Chunk
+from bot.index import Chunk, LoadedIndex, dense_search
 from bot.textnorm import fold, han_ratio, tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
