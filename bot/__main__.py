@@ -17,12 +17,15 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.channels.console import run_console
 from bot.config import Settings
 from bot.errors import SetupError
+from bot.evaluation import evaluate, format_table, read_items
+from bot.language import detect_language
 from bot.logging_setup import configure_logging
+from bot.wiring import build_services, private_folder, private_sqlite_file
 
 logger = logging.getLogger("bot")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
@@ -56,14 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=["es", "en", "zh-TW"], default="en", help="labels' language")
     return parser
 
-
 def _lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
-
 
 def cmd_ask(assistant, args) -> int:
     questions = _lines(args.batch) if args.batch else [args.question or ""]
@@ -75,9 +75,7 @@ def cmd_ask(assistant, args) -> int:
             print(record.answer)
     return 0
 
-
 def cmd_search(retriever, args) -> int:
-    from bot.language import detect_language
 
     queries = _lines(args.batch) if args.batch else [args.query or ""]
     for query in queries:
@@ -94,9 +92,7 @@ def cmd_search(retriever, args) -> int:
                 print(f"{i}. [{row['score']:.4f}] {row['source']} › {row['section']}\n   {row['text'][:200]}")
     return 0
 
-
 def cmd_eval(assistant, args) -> int:
-    from bot.evaluation import evaluate, format_table, read_items
 
     scores = evaluate(assistant, read_items(args.file))
     if args.out:
@@ -109,8 +105,8 @@ def cmd_eval(assistant, args) -> int:
         print(format_table(scores))
     return 0
 
-
 def cmd_eval_triage(assistant, args) -> int:
+    # local: these names clash with bot.evaluation's, imported at the top
     from bot.triage_eval import evaluate, format_report, read_items
 
     scores = evaluate(assistant, read_items(args.file))
@@ -128,17 +124,16 @@ def cmd_eval_triage(assistant, args) -> int:
         print(format_report(scores))
     return 0
 
-
 def cmd_report(settings: Settings, args) -> int:
     """The report over the configured database; no index, roster or bot needed (the embedding
     model only when there are declined questions to group)."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
+    # deferred: the report loads matplotlib and SQLAlchemy (heavy), only for this command
     from bot.report import Window, embed_with, make_report
     from bot.report.figures import BadWindow
     from bot.storage import Database
-    from bot.wiring import private_folder, private_sqlite_file
 
     tz = ZoneInfo(settings.timezone)
     today = settings.today or datetime.now(tz).date()
@@ -154,6 +149,7 @@ def cmd_report(settings: Settings, args) -> int:
         db.migrate_with_retries()
 
         def embed(texts: list[str]):
+            # deferred: bot.embeddings loads langchain_core and torch (heavy)
             from bot.embeddings import load_embedder
 
             embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
@@ -171,7 +167,6 @@ def cmd_report(settings: Settings, args) -> int:
     print(report.summary)
     return 0
 
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
@@ -182,11 +177,11 @@ def main(argv: list[str] | None = None) -> int:
             return run(settings)
         if command == "report":
             return cmd_report(settings, args)
+        # deferred: the assistant loads the models (heavy); `report` and `--help` do not need them
         from bot.assistant import Assistant
 
         assistant = Assistant.from_settings(settings)
         if command == "chat":
-            from bot.channels.console import run_console
 
             return run_console(assistant)
         if command == "ask":
@@ -207,35 +202,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     return 0
 
-
 def startup_problem(exc: BaseException) -> str | None:
     """The message for a problem a person fixes in a file or a setting (a `SetupError`: the
     embedding model, the index, the roster, the exam calendar, the Telegram settings, the
     database, the triage model; see `bot.errors`), shown instead of a traceback; else None."""
     return str(exc) if isinstance(exc, SetupError) else None
 
-
 def run(settings: Settings) -> int:
     """Telegram when a token is configured, otherwise the console chat."""
+    # deferred: the assistant loads the models (heavy); `report` and `--help` do not need them
     from bot.assistant import Assistant
 
     if settings.telegram_bot_token is not None:  # a bad setting fails now, not after loading
+        # deferred: python-telegram-bot (heavy), only when a token is configured
         from bot.channels.telegram.app import check_settings
 
         check_settings(settings)
 
     assistant = Assistant.from_settings(settings)
     if settings.telegram_bot_token is None:
-        from bot.channels.console import run_console
 
         logger.info("no TELEGRAM_BOT_TOKEN: starting the console chat")
         return run_console(assistant)
+    # deferred: python-telegram-bot (heavy), only when a token is configured
     from bot.channels.telegram import run as run_telegram
-    from bot.wiring import build_services
 
     run_telegram(settings, build_services(settings, assistant))
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

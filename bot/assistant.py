@@ -29,8 +29,11 @@ from bot.answering.extractive import (
     RUNNER_UP_RATIO,
     citation_for,
     compose,
+    short_title,
     sources_line,
 )
+from bot.answering.gate import AnswerGate, signals
+from bot.answering.train import MODEL_PATH
 from bot.config import Settings
 from bot.conversation.followup import (
     NONE,
@@ -39,12 +42,19 @@ from bot.conversation.followup import (
     carried_terms,
     ellipsis,
 )
+from bot.exams import parse_exam_question
 from bot.i18n import Translator, default_translator
 from bot.informal import search_text as to_search_text
+from bot.language import LanguageDetector
+from bot.mandarin.lookup import Lookup, parse, render
+from bot.mandarin.vocabulary import Vocabulary as MandarinVocabulary
+from bot.ranking import PassageRanker
 from bot.records import AnswerRecord, Citation, Turn
 from bot.retrieval import Hit, HybridRetriever
-from bot.textnorm import has_han, tokenize
+from bot.textnorm import han_ratio, has_han, tokenize
 from bot.textsplit import split_text
+from bot.triage import NONE as NO_VERDICT  # the triage verdict, not follow-up's NONE
+from bot.triage import Triager
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +65,6 @@ TRIAGE_WINDOW = 1200  # characters triaged per part of a longer message (the emb
 NOTE_NUMBERS = ("119", "1925")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
 
 @dataclass
 class CrisisLines:
@@ -72,7 +81,6 @@ class CrisisLines:
         rows = [line.lstrip("• ").strip() for line in self.text.splitlines()]
         wanted = [r for r in rows if any(re.search(rf"(?<!\d){n}(?!\d)", r) for n in NOTE_NUMBERS)]
         return " · ".join(wanted) if wanted else " · ".join(r for r in rows if r)
-
 
 class SharedUse:
     """Many readers at once, or one writer: answers read the index, a reload swaps it. A writer
@@ -112,7 +120,6 @@ class SharedUse:
                 self._writing = False
                 self._cond.notify_all()
 
-
 class Assistant:
     """Built once per process from the settings; `answer` is thread-safe and fast (ms)."""
 
@@ -130,8 +137,6 @@ class Assistant:
         gate=None,
         vocabulary=None,
     ) -> None:
-        from bot.language import LanguageDetector
-        from bot.triage import Triager
 
         self.settings = settings
         self.retriever = retriever
@@ -146,7 +151,6 @@ class Assistant:
         self.gate = gate  # bot.answering.gate.AnswerGate, or None: the hand-weighted score
         self.mandarin = None  # bot.mandarin.lookup.Lookup over the lessons' vocabulary, or None
         if vocabulary is not None:
-            from bot.mandarin.lookup import Lookup
 
             self.mandarin = Lookup(vocabulary)
         self._titles: dict[str, str] | None = None
@@ -166,7 +170,6 @@ class Assistant:
         index = bot.index.open_index(
             settings.data_dir, embedder, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port
         )
-        from bot.mandarin.vocabulary import Vocabulary as MandarinVocabulary
 
         ranker, gate = usable_answering_model(index, *load_answering_model(getattr(embedder, "name", None)))
         retriever = HybridRetriever(index, embedder, ranker=ranker)
@@ -340,7 +343,6 @@ class Assistant:
         message is not one (or names a word the index lacks and may be about something else)."""
         if self.mandarin is None:
             return None
-        from bot.mandarin.lookup import parse, render
 
         after = None
         if earlier is not None and earlier.kind == "vocabulary":
@@ -450,11 +452,9 @@ class Assistant:
 
     def assess(self, text: str, *, language: str | None = None):
         """Triage alone (a message inside an open case): (reply language, verdict)."""
-        from bot.triage import NONE
-
         question = _CONTROL.sub(" ", text or "").strip()[:MAX_QUESTION_CHARS]
         if not question:
-            return language or "en", NONE
+            return language or "en", NO_VERDICT
         detected = self.detector.detect(question)
         lang = language or detected or "en"
         return lang, self._triage(question, lang, detected or lang)[2]
@@ -505,7 +505,6 @@ class Assistant:
         where it says nothing new; what it names replaces what the earlier one named."""
         if self.calendar is None:
             return None
-        from bot.exams import parse_exam_question
 
         said = [*(earlier.data.get("calendar", []) if earlier is not None else []), question]
         query = None
@@ -548,7 +547,6 @@ class Assistant:
 
     def draft_answer(self, question: str, lang: str, search_lang: str, vector=None):
         """(the composed reply, the gate's signals) for a question's search text."""
-        from bot.answering.gate import signals
 
         shared = {"query_vector": vector} if vector is not None else {}
         hits = self.retriever.search(question, k=self.settings.top_k, language=search_lang, **shared)
@@ -603,7 +601,6 @@ class Assistant:
     # --- helpers -------------------------------------------------------------------------------
 
     def _document_title(self, source: str, lang: str) -> str | None:
-        from bot.answering.extractive import short_title
 
         if self._titles is None:  # once: source -> title, from the loaded index
             self._titles = {}
@@ -668,29 +665,24 @@ class Assistant:
         logger.error("no emergency numbers found in the knowledge folder")
         return CrisisLines("110 / 119", None)
 
-
 CARRY_RARE_SHARE = 0.1  # an earlier word is a topic word when at most this share of passages use it
 MAX_CARRIED_TURNS = 3  # calendar questions a follow-up merges (the earliest ones drop out)
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[A-Z][.)])\s+")
-
 
 # A follow-up whose best passage is in the section that answered the turn before needs this
 # share of the gate's threshold (tuned on eval/conversations/train.jsonl: 1.0 -> 0.8 answers
 # 3 more of 112 conversations correctly, none wrongly).
 CONTINUATION_RELAX = 0.8
 
-
 def _section_of(hit: Hit) -> tuple[str, str]:
     meta = hit.chunk.metadata
     return meta.get("source", hit.chunk.source), meta.get("section") or meta.get("row_id") or ""
-
 
 def _topic_name(section: str) -> str:
     """A section heading as a topic: "4. ¿Puedo usar el gimnasio?" -> "¿Puedo usar el gimnasio?";
     a table row ("Need: Police · Number: 110") by its first cell's value."""
     name = _NUMBERING.sub("", section.split(" › ")[-1]).strip()
     return name[:80]
-
 
 def _continues(record: AnswerRecord, earlier: Turn) -> bool:
     """Whether a reply read with the earlier topic comes from the section that answered the
@@ -702,29 +694,22 @@ def _continues(record: AnswerRecord, earlier: Turn) -> bool:
     first = record.sources[0]
     return (first.source, first.section) in set(earlier.sources)
 
-
 def _mixed(text: str) -> bool:
     """Chinese characters inside a Spanish or English sentence ("¿y el de 請勿進入?")."""
-    from bot.textnorm import han_ratio
 
     return has_han(text) and bool(re.search(r"[A-Za-zÀ-ÿ]{2,}", text)) and han_ratio(text) < 0.6
 
-
 SHORT_MESSAGE_WORDS = 3
-
 
 def _short(text: str) -> bool:
     """A few Latin words, too few to tell Spanish from English reliably."""
     return not has_han(text) and len(re.findall(r"[^\W\d_]+", text)) <= SHORT_MESSAGE_WORDS
 
-
 def _asks_calendar(text: str, lang: str) -> bool:
     """Whether a message asks the calendar something of its own (a field, a filter)."""
-    from bot.exams import parse_exam_question
 
     query = parse_exam_question(text, lang, follow_up=True)
     return query is not None and not query.mentions_rules
-
 
 def _merged_query(earlier, query):
     """The earlier calendar question with what the new one names put in its place."""
@@ -743,9 +728,7 @@ def _merged_query(earlier, query):
         return query
     return dataclasses.replace(earlier, **changes)
 
-
 CALENDAR_FIELDS = frozenset({"room", "date", "checkin", "deadline", "seats", "language"})
-
 
 def _names_sessions(query) -> bool:
     """A question for the calendar names sessions (an id, a date, a room, "next"), or a level
@@ -757,25 +740,19 @@ def _names_sessions(query) -> bool:
     )
     return bool(specific or (query.level and CALENDAR_FIELDS & set(query.asks)))
 
-
 def _without_sources_line(text: str, lang: str, tr: Translator) -> str:
     prefix = tr.t(lang, "answers.sources", sources="").strip()
     head, _, last = text.rpartition("\n\n")
     return head if head and last.startswith(prefix) else text
-
 
 def _row_line(text: str) -> str:
     """'Need: Police · Number: 110' -> 'Police: 110'."""
     cells = [cell.split(": ", 1)[-1] for cell in text.split(" · ")]
     return ": ".join(cells) if len(cells) == 2 else text
 
-
 def load_answering_model(embedder_name: str | None, path: Path | None = None):
     """(passage ranker, answer gate) from `bot/answering/model.json`, or (None, None), logged,
     when it is missing or was trained with another embedding model (its signals would differ)."""
-    from bot.answering.gate import AnswerGate
-    from bot.answering.train import MODEL_PATH
-    from bot.ranking import PassageRanker
 
     path = path or MODEL_PATH
     if not path.exists():
@@ -799,7 +776,6 @@ def load_answering_model(embedder_name: str | None, path: Path | None = None):
                        "ranking and gate (retrain: python -m bot.answering train)", path, exc)  # fmt: skip
         return None, None
 
-
 def usable_answering_model(index, ranker, gate):
     """(ranker, gate) when the index has what they were trained with (the passage vectors in
     memory and the sentence vectors), else (None, None), logged: the gate reads the ranker's
@@ -813,7 +789,6 @@ def usable_answering_model(index, ranker, gate):
         )
         return None, None
     return ranker, gate
-
 
 def load_calendar(settings: Settings):
     """The exam calendar from the knowledge folder, or None (logged) when it is missing or bad."""
@@ -829,17 +804,15 @@ def load_calendar(settings: Settings):
         logger.error("exam calendar not loaded: %s", exc)
         return None
 
-
 def build_llm(settings: Settings):
     if not settings.llm_enabled:
         return None
+    # deferred: langchain (heavy), only when an LLM is configured
     from bot.answering.llm import LLMAnswerer
 
     return LLMAnswerer.from_settings(settings)
 
-
 _GRAVITY = {"crisis": 3, "sensitive": 2, "explicit_request": 1, None: 0}
-
 
 def _gravity(verdict) -> tuple[int, float]:
     """Order of triage verdicts: crisis > sensitive > a request for a person > nothing; then the

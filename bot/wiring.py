@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 def build_services(settings: Settings, assistant) -> Services:
     """The database and user store, and the escalation desk when a roster is configured."""
+    # deferred: SQLAlchemy and the storage layer (heavy), built only by the commands that use them
     from bot.learning.questions import QuestionLog
     from bot.storage import Database, UserStore
 
@@ -35,6 +36,7 @@ def build_services(settings: Settings, assistant) -> Services:
 
 def build_faq(settings: Settings, db, desk, assistant):
     """The learning loop (Save as FAQ, review, publish) over the desk; None without a desk."""
+    # deferred: the learning loop (SQLAlchemy, the pair model) is built only with a desk
     from bot.learning.duplicates import DuplicateFinder, PairModel
     from bot.learning.faq import FaqDesk
     from bot.learning.publish import Publisher
@@ -48,6 +50,7 @@ def build_faq(settings: Settings, db, desk, assistant):
     duplicates = DuplicateFinder(embedder.embed_query, model) if model is not None else None
 
     def reindex() -> None:
+        # deferred: the ingest (chromadb, loaders) runs only when an FAQ is published
         from bot.ingestion.pipeline import ingest
 
         report = ingest(
@@ -77,6 +80,7 @@ def build_faq(settings: Settings, db, desk, assistant):
 
 def build_practice(db, assistant):
     """/practice over the assistant's Mandarin vocabulary index; None (logged) without one."""
+    # deferred: SQLAlchemy (heavy), built only for Telegram
     from bot.mandarin.practice import Practice
 
     lookup = getattr(assistant, "mandarin", None)
@@ -91,6 +95,7 @@ def build_conversations(settings: Settings, db, assistant):
     by every process)."""
     from datetime import timedelta
 
+    # deferred: SQLAlchemy (heavy), built only for Telegram
     from bot.conversation import Conversations, SqlConversationStore
 
     ttl = timedelta(minutes=settings.conversation_minutes)
@@ -119,6 +124,7 @@ def private_sqlite_file(db) -> None:
 
 def build_desk(settings: Settings, db):
     """The escalation desk over `db`, or None (logged) when no roster file exists."""
+    # deferred: the desk (SQLAlchemy) is built only when a roster is configured
     from bot.escalation.roster import load_roster
     from bot.escalation.service import EscalationDesk
 
