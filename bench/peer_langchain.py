@@ -74,12 +74,11 @@ def build_peer(settings, embedder, mode: str, workdir: Path | None, log=print) -
     from langchain_chroma import Chroma
 
     from bot.embeddings import LangChainEmbeddings
-    from bot.index import COLLECTION, chroma_client, read_chunks
+    from bot.index import IndexStore, read_chunks
 
     embeddings = LangChainEmbeddings(embedder)
-    if mode == "shared":
-        store = Chroma(client=chroma_client(settings.data_dir), collection_name=COLLECTION,
-                       embedding_function=embeddings, collection_metadata={"hnsw:space": "cosine"})
+    if mode == "shared":  # LangChain's Chroma over Puente's own collection
+        store = IndexStore(Path(settings.data_dir)).vector_store(embedder)
         return LangChainPeer(store), {"peer_index": f"shared: Puente's collection in {settings.data_dir}",
                                       "peer_embed_s": 0.0}
     chunks = read_chunks(Path(settings.data_dir))

@@ -13,9 +13,9 @@ kind, not like 10,000 duplicates.
 
 Vectors: the real chunks' vectors are copied from the real index (same model); every perturbed
 chunk is embedded with the real model (`embed_documents`, batches of 32) and added to Chroma
-with its vector, as `bench/xquad_retrieval.py` does. chunks.jsonl, the BM25 index and the
-manifest are written with `bot.index`, so `bot.index.open_index` and `Assistant.from_settings`
-open the result like any index.
+with its vector (`IndexStore.add_vectors`), as `bench/xquad_retrieval.py` does. chunks.jsonl,
+the BM25 index and the manifest are written by `IndexStore.commit`, so `bot.index.open_index` and
+`Assistant.from_settings` open the result like any index.
 
 `--vectors noisy` skips the embedding: each copy gets its original's vector plus Gaussian noise
 (cosine ~0.93 to it), renormalized. Fast (under a minute) and fine for the cost of search at 10k
@@ -63,7 +63,7 @@ def _remap(text: str, digits: dict[str, str]) -> str:
 
 def variant_chunks(base: list, total: int) -> list:
     """`base` followed by perturbed copies until there are `total` chunks (deterministic)."""
-    from bot.ingestion.documents import Chunk
+    from bot.index import Chunk
 
     out = list(base)
     variant = 0
@@ -120,15 +120,8 @@ NOISE_NORM = 0.4  # noisy vectors: cosine to the original ~ 1/sqrt(1 + 0.4^2) ~ 
 def build(total: int = 10_000, *, log=print, embedder=None, vectors: str = "embedded") -> Path:
     """The folder of a complete synthetic index of `total` chunks (built now or reused)."""
     from bot.config import DEFAULT_EMBEDDING_MODEL
-    from bot.embeddings import LangChainEmbeddings, load_embedder
-    from bot.index import (
-        Manifest,
-        build_bm25,
-        chroma_client,
-        read_chunks,
-        vector_store,
-        write_chunks,
-    )
+    from bot.embeddings import load_embedder
+    from bot.index import IndexStore, Manifest
 
     base_dir = _base_index(log)
     model = json.loads((base_dir / "manifest.json").read_text())["embedding_model"]
@@ -139,33 +132,26 @@ def build(total: int = 10_000, *, log=print, embedder=None, vectors: str = "embe
         log(f"synthetic index: reusing {out}")
         return out
     out.mkdir(parents=True, exist_ok=True)
-    base = read_chunks(base_dir)
+    real = IndexStore(base_dir)
+    base = real.chunks()
     chunks = variant_chunks(base, total)
     embedder = embedder or load_embedder(model)
-    store = vector_store(chroma_client(out), LangChainEmbeddings(embedder))
-    coll = store._collection
-    have = set(coll.get(include=[])["ids"])
-
-    def meta(c) -> dict[str, str]:
-        return {k: str(v) for k, v in c.metadata.items() if v is not None}
+    store = IndexStore(out)
+    have = store.existing_ids()
 
     # The real chunks: their vectors from the real index.
-    base_ids = [c.id for c in base if c.id not in have]
-    if base_ids:
-        real = chroma_client(base_dir).get_collection("puente")
-        for start in range(0, len(base_ids), 200):
-            got = real.get(ids=base_ids[start : start + 200], include=["embeddings", "documents", "metadatas"])
-            coll.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
-                     metadatas=got["metadatas"])
+    base_todo = [c for c in base if c.id not in have]
+    for start in range(0, len(base_todo), 200):
+        batch = base_todo[start : start + 200]
+        by_id = real.vectors([c.id for c in batch])
+        store.add_vectors(batch, [by_id[c.id] for c in batch])
     # The perturbed copies: embedded now, in batches of 32, resumable.
     todo = [c for c in chunks[len(base):] if c.id not in have]
     started, done = time.perf_counter(), 0
     if vectors == "noisy":  # no embedding: each copy gets its original's vector plus noise
         import numpy as np
 
-        real = chroma_client(base_dir).get_collection("puente")
-        got = real.get(ids=[c.id for c in base], include=["embeddings"])
-        by_id = dict(zip(got["ids"], np.asarray(got["embeddings"], dtype=np.float32)))
+        by_id = real.vectors([c.id for c in base])
         base_vecs = [by_id[c.id] for c in base]
         rng = np.random.default_rng(7)
         pos = {c.id: i for i, c in enumerate(chunks)}
@@ -174,29 +160,24 @@ def build(total: int = 10_000, *, log=print, embedder=None, vectors: str = "embe
             vecs = np.stack([base_vecs[(pos[c.id] - len(base)) % len(base)] for c in batch])
             vecs = vecs + rng.normal(size=vecs.shape).astype(np.float32) * (NOISE_NORM / np.sqrt(vecs.shape[1]))
             vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-            coll.add(ids=[c.id for c in batch], embeddings=vecs.tolist(),
-                     documents=[c.embed_text for c in batch], metadatas=[meta(c) for c in batch])
+            store.add_vectors(batch, vecs)
         todo = []
     log(f"synthetic index: {len(chunks)} chunks, {len(todo)} to embed into {out} (load {loadavg()})")
     for start in range(0, len(todo), 32):
         batch = todo[start : start + 32]
-        vectors = embedder.embed_documents([c.embed_text for c in batch])
-        coll.add(ids=[c.id for c in batch], embeddings=vectors.tolist(),
-                 documents=[c.embed_text for c in batch], metadatas=[meta(c) for c in batch])
+        store.add_vectors(batch, embedder.embed_documents([c.embed_text for c in batch]))
         done += len(batch)
         if done % 640 < 32 or done == len(todo):
             rate = done / max(time.perf_counter() - started, 1e-9)
             log(f"  embedded {done}/{len(todo)} ({rate:.1f} chunks/s, load {loadavg()})")
-    count = coll.count()
+    count = store.count()
     if count != len(chunks):
         raise SystemExit(f"synthetic index holds {count} vectors, expected {len(chunks)}")
-    write_chunks(out, chunks)
-    build_bm25(chunks, out)
     manifest = Manifest(model)
     for c in chunks:
         entry = manifest.files.setdefault(c.source, {"hash": "synthetic", "chunk_ids": []})
         entry["chunk_ids"].append(c.id)
-    manifest.write(out)  # last: marks the build complete
+    store.commit(manifest, chunks)  # the manifest last: marks the build complete
     log(f"synthetic index ready in {time.perf_counter() - started:.0f} s: {out}")
     return out
 

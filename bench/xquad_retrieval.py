@@ -4,7 +4,7 @@ XQuAD (Artetxe et al., CC BY-SA 4.0) has 240 paragraphs translated into each lan
 questions per language; the i-th paragraph is the same text in every language and a question
 has the same id in every language. We index the 240 paragraphs of each of en, es and zh (one
 index each, built with the product's own machinery: Chunks with metadata, a persistent Chroma
-collection via `bot.index.chroma_client` / `vector_store`, BM25 via `bot.index.build_bm25`,
+collection written by `bot.index.IndexStore`, BM25 via `bot.index.build_bm25`,
 searched with `bot.retrieval.HybridRetriever`), then ask every question of every language
 against every index: 9 directions x 3 modes, scored by hit@1, hit@5 and MRR@10 where the gold is
 the paragraph the question belongs to.
@@ -76,7 +76,8 @@ def load_xquad(path: Path, traditional: bool) -> tuple[list[str], list[Question]
 
 
 def make_chunks(lang: str, paragraphs: list[str]):
-    from bot.ingestion.documents import Chunk, content_hash
+    from bot.index import Chunk
+    from bot.ingestion.documents import content_hash
 
     chunks = []
     for i, text in enumerate(paragraphs):
@@ -98,24 +99,17 @@ def make_chunks(lang: str, paragraphs: list[str]):
 
 def build_index(lang: str, paragraphs: list[str], embedder, workdir: Path):
     """A LoadedIndex like `open_index` returns, with each paragraph embedded exactly once."""
-    from bot.embeddings import LangChainEmbeddings
-    from bot.index import LoadedIndex, build_bm25, chroma_client, vector_store
+    from bot.index import IndexStore, LoadedIndex, build_bm25
 
     chunks = make_chunks(lang, paragraphs)
     data_dir = workdir / lang
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = vector_store(chroma_client(data_dir), LangChainEmbeddings(embedder))
+    writer = IndexStore(data_dir)
+    store = writer.vector_store(embedder)
     started = time.perf_counter()
     vectors = embedder.embed_documents([c.embed_text for c in chunks])
     seconds = time.perf_counter() - started
-    for start in range(0, len(chunks), 100):
-        batch = chunks[start : start + 100]
-        store._collection.add(
-            ids=[c.id for c in batch],
-            embeddings=vectors[start : start + len(batch)].tolist(),
-            metadatas=[{k: str(v) for k, v in c.metadata.items()} for c in batch],
-            documents=[c.text for c in batch],
-        )
+    writer.add_vectors(chunks, vectors)
     index = LoadedIndex(chunks, build_bm25(chunks), store, embedder.name)
     return index, seconds
 

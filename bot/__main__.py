@@ -17,13 +17,16 @@ import logging
 import sys
 from pathlib import Path
 
+from bot.channels.console import run_console
 from bot.clock import Clock
 from bot.config import Settings
 from bot.errors import SetupError
+from bot.evaluation import evaluate, format_table, read_items
+from bot.language import detect_language
 from bot.logging_setup import configure_logging
+from bot.wiring import build_services, private_folder, private_sqlite_file
 
 logger = logging.getLogger("bot")
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
@@ -57,14 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--lang", choices=["es", "en", "zh-TW"], default="en", help="labels' language")
     return parser
 
-
 def _lines(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-
 def _print_json(obj) -> None:
     print(json.dumps(obj, ensure_ascii=False), flush=True)
-
 
 def cmd_ask(assistant, args) -> int:
     questions = _lines(args.batch) if args.batch else [args.question or ""]
@@ -76,9 +76,7 @@ def cmd_ask(assistant, args) -> int:
             print(record.answer)
     return 0
 
-
 def cmd_search(retriever, args) -> int:
-    from bot.language import detect_language
 
     queries = _lines(args.batch) if args.batch else [args.query or ""]
     for query in queries:
@@ -95,9 +93,7 @@ def cmd_search(retriever, args) -> int:
                 print(f"{i}. [{row['score']:.4f}] {row['source']} › {row['section']}\n   {row['text'][:200]}")
     return 0
 
-
 def cmd_eval(assistant, args) -> int:
-    from bot.evaluation import evaluate, format_table, read_items
 
     scores = evaluate(assistant, read_items(args.file))
     if args.out:
@@ -110,8 +106,8 @@ def cmd_eval(assistant, args) -> int:
         print(format_table(scores))
     return 0
 
-
 def cmd_eval_triage(assistant, args) -> int:
+    # local: these names clash with bot.evaluation's, imported at the top
     from bot.triage_eval import evaluate, format_report, read_items
 
     scores = evaluate(assistant, read_items(args.file))
@@ -129,14 +125,12 @@ def cmd_eval_triage(assistant, args) -> int:
         print(format_report(scores))
     return 0
 
-
 def cmd_report(settings: Settings, args) -> int:
     """The report over the configured database; no index, roster or bot needed (the embedding
     model only when there are declined questions to group)."""
     from bot.report import Window, embed_with, make_report
     from bot.report.figures import BadWindow
     from bot.storage import Database
-    from bot.wiring import private_folder, private_sqlite_file
 
     clock = Clock.from_settings(settings)
     tz, today = clock.tz, clock.today()
@@ -152,6 +146,7 @@ def cmd_report(settings: Settings, args) -> int:
         db.migrate_with_retries()
 
         def embed(texts: list[str]):
+            # deferred: bot.embeddings loads langchain_core and torch (heavy)
             from bot.embeddings import load_embedder
 
             embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
@@ -169,7 +164,6 @@ def cmd_report(settings: Settings, args) -> int:
     print(report.summary)
     return 0
 
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings()
@@ -180,11 +174,11 @@ def main(argv: list[str] | None = None) -> int:
             return run(settings)
         if command == "report":
             return cmd_report(settings, args)
+        # deferred: the assistant loads the models (heavy); `report` and `--help` do not need them
         from bot.assistant import Assistant
 
         assistant = Assistant.from_settings(settings)
         if command == "chat":
-            from bot.channels.console import run_console
 
             return run_console(assistant)
         if command == "ask":
@@ -205,35 +199,33 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     return 0
 
-
 def startup_problem(exc: BaseException) -> str | None:
     """The message for a problem a person fixes in a file or a setting (a `SetupError`: the
     embedding model, the index, the roster, the exam calendar, the Telegram settings, the
     database, the triage model; see `bot.errors`), shown instead of a traceback; else None."""
     return str(exc) if isinstance(exc, SetupError) else None
 
-
 def run(settings: Settings) -> int:
     """Telegram when a token is configured, otherwise the console chat."""
+    # deferred: the assistant loads the models (heavy); `report` and `--help` do not need them
     from bot.assistant import Assistant
 
     if settings.telegram_bot_token is not None:  # a bad setting fails now, not after loading
+        # deferred: python-telegram-bot (heavy), only when a token is configured
         from bot.channels.telegram.app import check_settings
 
         check_settings(settings)
 
     assistant = Assistant.from_settings(settings)
     if settings.telegram_bot_token is None:
-        from bot.channels.console import run_console
 
         logger.info("no TELEGRAM_BOT_TOKEN: starting the console chat")
         return run_console(assistant)
+    # deferred: python-telegram-bot (heavy), only when a token is configured
     from bot.channels.telegram import run as run_telegram
-    from bot.wiring import build_services
 
     run_telegram(settings, build_services(settings, assistant))
     return 0
-
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import bot.index  # called as `bot.index.open_index`, the name a test counts the calls by
 from bot.answering.confidence import Vocabulary
 from bot.answering.extractive import (
     CLOSE_RATIO,
@@ -47,6 +48,7 @@ from bot.i18n import Translator, default_translator
 from bot.informal import search_text as to_search_text
 from bot.language import LanguageDetector
 from bot.mandarin.lookup import Lookup, parse, render
+from bot.mandarin.vocabulary import Vocabulary as MandarinVocabulary
 from bot.ranking import PassageRanker
 from bot.records import AnswerRecord, Citation, Turn
 from bot.retrieval import Hit, HybridRetriever
@@ -65,7 +67,6 @@ NOTE_NUMBERS = ("119", "1925")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-
 @dataclass
 class CrisisLines:
     """Emergency and crisis numbers found in the handbook, per language, with their source."""
@@ -81,7 +82,6 @@ class CrisisLines:
         rows = [line.lstrip("• ").strip() for line in self.text.splitlines()]
         wanted = [r for r in rows if any(re.search(rf"(?<!\d){n}(?!\d)", r) for n in NOTE_NUMBERS)]
         return " · ".join(wanted) if wanted else " · ".join(r for r in rows if r)
-
 
 class SharedUse:
     """Many readers at once, or one writer: answers read the index, a reload swaps it. A writer
@@ -120,7 +120,6 @@ class SharedUse:
             with self._cond:
                 self._writing = False
                 self._cond.notify_all()
-
 
 class Assistant:
     """Built once per process from the settings; `answer` is thread-safe and fast (ms)."""
@@ -164,14 +163,13 @@ class Assistant:
     @classmethod
     def from_settings(cls, settings: Settings) -> Assistant:
         """Load the embedding model, the index, the exam calendar and the optional LLM, once."""
+        # bot.embeddings imports langchain_core and loads torch models (heavy): deferred.
         from bot.embeddings import load_embedder
-        from bot.index import open_index
 
         embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
-        index = open_index(
+        index = bot.index.open_index(
             settings.data_dir, embedder, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port
         )
-        from bot.mandarin.vocabulary import Vocabulary as MandarinVocabulary
 
         ranker, gate = usable_answering_model(index, *load_answering_model(getattr(embedder, "name", None)))
         retriever = HybridRetriever(index, embedder, ranker=ranker)
@@ -184,10 +182,8 @@ class Assistant:
         """Open the index again (after an incremental ingest, such as an approved FAQ) and swap
         it in: answers already running finish on the old one, the next ones use the new one.
         Returns the number of chunks now searched."""
-        from bot.index import open_index
-
         old = self.retriever
-        index = open_index(
+        index = bot.index.open_index(
             data_dir or self.settings.data_dir, old.embedder,
             chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port,
         )  # fmt: skip
@@ -663,29 +659,24 @@ class Assistant:
         logger.error("no emergency numbers found in the knowledge folder")
         return CrisisLines("110 / 119", None)
 
-
 CARRY_RARE_SHARE = 0.1  # an earlier word is a topic word when at most this share of passages use it
 MAX_CARRIED_TURNS = 3  # calendar questions a follow-up merges (the earliest ones drop out)
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[A-Z][.)])\s+")
-
 
 # A follow-up whose best passage is in the section that answered the turn before needs this
 # share of the gate's threshold (tuned on eval/conversations/train.jsonl: 1.0 -> 0.8 answers
 # 3 more of 112 conversations correctly, none wrongly).
 CONTINUATION_RELAX = 0.8
 
-
 def _section_of(hit: Hit) -> tuple[str, str]:
     meta = hit.chunk.metadata
     return meta.get("source", hit.chunk.source), meta.get("section") or meta.get("row_id") or ""
-
 
 def _topic_name(section: str) -> str:
     """A section heading as a topic: "4. ¿Puedo usar el gimnasio?" -> "¿Puedo usar el gimnasio?";
     a table row ("Need: Police · Number: 110") by its first cell's value."""
     name = _NUMBERING.sub("", section.split(" › ")[-1]).strip()
     return name[:80]
-
 
 def _continues(record: AnswerRecord, earlier: Turn) -> bool:
     """Whether a reply read with the earlier topic comes from the section that answered the
@@ -697,25 +688,20 @@ def _continues(record: AnswerRecord, earlier: Turn) -> bool:
     first = record.sources[0]
     return (first.source, first.section) in set(earlier.sources)
 
-
 def _mixed(text: str) -> bool:
     """Chinese characters inside a Spanish or English sentence ("¿y el de 請勿進入?")."""
     return has_han(text) and bool(re.search(r"[A-Za-zÀ-ÿ]{2,}", text)) and han_ratio(text) < 0.6
 
-
 SHORT_MESSAGE_WORDS = 3
-
 
 def _short(text: str) -> bool:
     """A few Latin words, too few to tell Spanish from English reliably."""
     return not has_han(text) and len(re.findall(r"[^\W\d_]+", text)) <= SHORT_MESSAGE_WORDS
 
-
 def _asks_calendar(text: str, lang: str) -> bool:
     """Whether a message asks the calendar something of its own (a field, a filter)."""
     query = parse_exam_question(text, lang, follow_up=True)
     return query is not None and not query.mentions_rules
-
 
 def _merged_query(earlier, query):
     """The earlier calendar question with what the new one names put in its place."""
@@ -734,9 +720,7 @@ def _merged_query(earlier, query):
         return query
     return dataclasses.replace(earlier, **changes)
 
-
 CALENDAR_FIELDS = frozenset({"room", "date", "checkin", "deadline", "seats", "language"})
-
 
 def _names_sessions(query) -> bool:
     """A question for the calendar names sessions (an id, a date, a room, "next"), or a level
@@ -748,18 +732,15 @@ def _names_sessions(query) -> bool:
     )
     return bool(specific or (query.level and CALENDAR_FIELDS & set(query.asks)))
 
-
 def _without_sources_line(text: str, lang: str, tr: Translator) -> str:
     prefix = tr.t(lang, "answers.sources", sources="").strip()
     head, _, last = text.rpartition("\n\n")
     return head if head and last.startswith(prefix) else text
 
-
 def _row_line(text: str) -> str:
     """'Need: Police · Number: 110' -> 'Police: 110'."""
     cells = [cell.split(": ", 1)[-1] for cell in text.split(" · ")]
     return ": ".join(cells) if len(cells) == 2 else text
-
 
 def load_answering_model(embedder_name: str | None, path: Path | None = None):
     """(passage ranker, answer gate) from `bot/answering/model.json`, or (None, None), logged,
@@ -786,7 +767,6 @@ def load_answering_model(embedder_name: str | None, path: Path | None = None):
                        "ranking and gate (retrain: python -m bot.answering train)", path, exc)  # fmt: skip
         return None, None
 
-
 def usable_answering_model(index, ranker, gate):
     """(ranker, gate) when the index has what they were trained with (the passage vectors in
     memory and the sentence vectors), else (None, None), logged: the gate reads the ranker's
@@ -809,9 +789,7 @@ def build_llm(settings: Settings):
 
     return LLMAnswerer.from_settings(settings)
 
-
 _GRAVITY = {"crisis": 3, "sensitive": 2, "explicit_request": 1, None: 0}
-
 
 def _gravity(verdict) -> tuple[int, float]:
     """Order of triage verdicts: crisis > sensitive > a request for a person > nothing; then the

@@ -7,7 +7,7 @@ base it always had (in parentheses), so `except ValueError` and `except KeyError
     ├── SetupError                a person fixes it in a file or a setting, then starts again;
     │   │                         the command line prints its message, no traceback
     │   ├── EmbeddingModelError   (RuntimeError) EMBEDDING_MODEL cannot be loaded [bot.embeddings]
-    │   ├── IndexProblem          (RuntimeError) run the ingest again [bot.index]
+    │   ├── IndexProblem          (RuntimeError) run the ingest again [bot.index.errors]
     │   │   ├── IndexMissing         no index in the data folder yet
     │   │   ├── IndexCorrupt         unreadable or inconsistent index files
     │   │   └── IndexModelMismatch   built with another embedding model
@@ -30,6 +30,13 @@ base it always had (in parentheses), so `except ValueError` and `except KeyError
     │                             [bot.exams.model]
     ├── UnknownWord               (ValueError) a practice answer for a word no lesson has (any
     │                             more) [bot.mandarin.practice]
+    ├── UnknownCandidate          (LookupError) no FAQ candidate with that number
+    │                             [bot.learning.store]
+    ├── EmptyDraft                (ValueError) an FAQ draft without a question or an answer
+    │                             [bot.learning.faq]
+    ├── FaqStateError             (ValueError) an FAQ candidate not in a state for this (changed
+    │                             meanwhile, or rejected) [bot.learning.faq]
+    ├── BadWindow                 (ValueError) a report's --since / --until [bot.report.figures]
     ├── SendError                 a send callable's own verdict on a failure [bot.outbox]
     │   ├── RetryableSendError       try again later (after `retry_after` when given)
     │   └── PermanentSendError       never delivered: a dead letter

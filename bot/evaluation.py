@@ -137,6 +137,7 @@ def evaluate(assistant, items: list[dict]) -> Scores:
 
 def play_conversation(assistant, turns: list[str]) -> AnswerRecord:
     """The reply to the last message of a conversation, read as the console chat reads it."""
+    # deferred: bot.conversation loads SQLAlchemy (heavy), only conversation items need it
     from bot.conversation import Conversations, MemoryConversationStore
 
     conversations = Conversations(assistant, MemoryConversationStore())

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 
+from bot.language import to_traditional
+
 _SPANISH: dict[str, str] = {
     # abbreviations
     "q": "que", "k": "que", "ke": "que", "xq": "porque", "pq": "porque", "porq": "porque",
@@ -44,7 +46,6 @@ _PATTERNS = {
     for lang, table in _TABLES.items()
 }
 
-
 def expand(text: str, language: str | None) -> str:
     """The question with chat spellings replaced, for searching; unchanged for other languages."""
     pattern = _PATTERNS.get(language or "")
@@ -53,12 +54,10 @@ def expand(text: str, language: str | None) -> str:
     table = _TABLES[language]  # type: ignore[index]
     return pattern.sub(lambda m: table[m.group(1).lower()], text)
 
-
 def search_text(text: str, language: str | None) -> str:
     """What is searched and embedded for a message: chat spellings spelled out; Chinese in
     Traditional characters, as the documents are written. Triage reads the same vector."""
     if language == "zh-TW":
-        from bot.language import to_traditional
 
         return to_traditional(text)
     return expand(text, language)

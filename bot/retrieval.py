@@ -29,8 +29,8 @@ from typing import Literal
 
 import numpy as np
 
-from bot.index import LoadedIndex, dense_search
-from bot.ingestion.documents import Chunk
+from bot.index import Chunk, LoadedIndex, dense_search
+from bot.ranking import LanguageStats, candidates, exact_positions
 from bot.textnorm import fold, han_ratio, tokenize
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -58,7 +58,6 @@ _IDENTIFIER = re.compile(
     re.IGNORECASE,
 )
 
-
 @dataclass
 class Hit:
     chunk: Chunk
@@ -66,7 +65,6 @@ class Hit:
     dense: float = 0.0  # cosine similarity, 0 when the dense side did not return it
     bm25: float = 0.0
     exact: bool = False
-
 
 def identifiers(text: str) -> list[str]:
     """Exact identifiers named in a question, upper-cased ("sc-2703-02" -> "SC-2703-02")."""
@@ -76,7 +74,6 @@ def identifiers(text: str) -> list[str]:
         if ident not in found:
             found.append(ident)
     return found
-
 
 class HybridRetriever:
     """Built once over a loaded index and an embedder; `search` is safe to call from threads."""
@@ -94,7 +91,6 @@ class HybridRetriever:
     def _ranking(self):
         """What the learned ranking needs per chunk, built on first use."""
         if self._ranking_data is None:
-            from bot.ranking import LanguageStats
 
             chunks = self.index.chunks
             languages = [self._document_language.get(c.source, "multi") for c in chunks]
@@ -109,7 +105,6 @@ class HybridRetriever:
 
     def ranking_candidates(self, query: str, vector: np.ndarray, language: str):
         """The learned ranking's candidates for a question, with their features."""
-        from bot.ranking import candidates, exact_positions
 
         stats, has_version, rows = self._ranking()
         n = len(self.index.chunks)
@@ -241,7 +236,6 @@ class HybridRetriever:
             lang = meta.get("language")
             if lang != language and language in versions.get(meta.get("group", ""), ()):
                 h.score *= OTHER_VERSION_FACTOR
-
 
 def document_languages(chunks: list[Chunk]) -> dict[str, str]:
     """Each document's language (front matter), or "multi" when its script says otherwise: a

@@ -65,8 +65,6 @@ class UserStoreLike(Protocol):
         """Delete everything stored about the person; return the number of rows removed."""
         ...
 
-    def get_question(self, chat_id: int, message_id: int) -> str | None: ...
-
 
 class DeskLike(Protocol):
     """The escalation desk as a channel sees it (`bot.escalation.service.EscalationDesk`).

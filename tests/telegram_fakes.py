@@ -129,12 +129,6 @@ class FakeUserStore:
         self.feedback = kept
         return removed
 
-    def get_question(self, chat_id: int, message_id: int) -> str | None:
-        for f in self.feedback:
-            if f.chat_id == chat_id and f.message_id == message_id:
-                return f.question
-        return None
-
 
 @dataclass
 class FakeDesk:

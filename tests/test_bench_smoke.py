@@ -50,7 +50,7 @@ def test_helpers_percentile_and_table():
 
 def test_synthetic_corpus_is_deterministic_and_perturbed():
     from bench.synthetic import variant_chunks
-    from bot.ingestion.documents import Chunk
+    from bot.index import Chunk
 
     base = [
         Chunk("a.md#1", "Room CC302 opens at 08:30. Bring your ID. Arrive early.",

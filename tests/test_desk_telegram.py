@@ -500,13 +500,13 @@ async def test_staff_find_the_staff_commands_in_their_menu_in_their_language(app
             assert scope["type"] == "chat"
             scoped[int(scope["chat_id"])] = params["commands"]
         else:
-            assert not {"cases", "case", "resolve", "resend"} & {c["command"] for c in params["commands"]}
+            assert not {"cases", "case", "resolve", "resend", "faq"} & {c["command"] for c in params["commands"]}
     assert set(scoped) == {DESK_CHAT, COUNSELOR, MENTOR, ADMIN}
-    assert [c["command"] for c in scoped[DESK_CHAT]] == ["cases", "case", "resolve", "resend"]
+    assert [c["command"] for c in scoped[DESK_CHAT]] == ["cases", "case", "resolve", "resend", "faq"]
     counselor = {c["command"]: c["description"] for c in scoped[COUNSELOR]}
     assert {"cases", "case", "resolve", "human", "start"} <= set(counselor)
     assert counselor["cases"] == t("es", "telegram.commands.cases")  # Ana's first language
-    assert scoped[ADMIN][-1]["description"] == t("en", "telegram.commands.resend")
+    assert scoped[ADMIN][-1]["description"] == t("en", "telegram.commands.faq")
     await app.post_shutdown(app)
 
 

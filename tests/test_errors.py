@@ -34,7 +34,7 @@ CLASSES = exception_classes()
 def test_the_walk_finds_the_exceptions_of_every_layer():
     # Were the walk to miss modules, the next test would pass on nothing.
     assert {
-        "bot.embeddings.EmbeddingModelError", "bot.index.IndexMissing",
+        "bot.embeddings.EmbeddingModelError", "bot.index.errors.IndexMissing",
         "bot.escalation.cases.NotAllowed", "bot.outbox.PermanentSendError",
         "bot.channels.telegram.app.TelegramSetupError", "bot.triage.model.TriageModelError",
     } <= set(CLASSES)  # fmt: skip
@@ -48,8 +48,8 @@ def test_every_exception_in_bot_is_a_puente_error_shown_in_the_tree(name):
 
 
 SETUP = [
-    "bot.embeddings.EmbeddingModelError", "bot.index.IndexProblem", "bot.index.IndexMissing",
-    "bot.index.IndexCorrupt", "bot.index.IndexModelMismatch", "bot.escalation.roster.RosterError",
+    "bot.embeddings.EmbeddingModelError", "bot.index.errors.IndexProblem", "bot.index.errors.IndexMissing",
+    "bot.index.errors.IndexCorrupt", "bot.index.errors.IndexModelMismatch", "bot.escalation.roster.RosterError",
     "bot.exams.model.CalendarError", "bot.channels.telegram.app.TelegramSetupError",
     "bot.storage.db.DatabaseUnavailable", "bot.triage.model.TriageModelError",
 ]  # fmt: skip
@@ -65,7 +65,7 @@ def test_the_setup_branch_is_what_a_person_fixes_in_a_file_or_a_setting():
     ("name", "builtin"),
     [
         ("bot.embeddings.EmbeddingModelError", RuntimeError),
-        ("bot.index.IndexProblem", RuntimeError),
+        ("bot.index.errors.IndexProblem", RuntimeError),
         ("bot.escalation.roster.RosterError", ValueError),
         ("bot.exams.model.CalendarError", ValueError),
         ("bot.channels.telegram.app.TelegramSetupError", RuntimeError),

@@ -19,6 +19,7 @@ from bot.index import (
     CHUNKS,
     COLLECTION,
     MANIFEST,
+    Chunk,
     IndexCorrupt,
     IndexMissing,
     IndexModelMismatch,
@@ -27,7 +28,6 @@ from bot.index import (
     open_index,
     read_chunks,
 )
-from bot.ingestion.documents import Chunk
 from bot.ingestion.pipeline import IngestReport, ingest
 from bot.retrieval import HybridRetriever
 from tests.conftest import KNOWLEDGE

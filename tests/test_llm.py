@@ -22,7 +22,7 @@ from bot.answering.extractive import compose
 from bot.answering.llm import GROUNDING_RULES, LANGUAGE_NAMES, LLMAnswerer
 from bot.config import Settings
 from bot.i18n import default_translator
-from bot.ingestion.documents import Chunk
+from bot.index import Chunk
 from bot.records import Turn
 from bot.retrieval import Hit
 from bot.textnorm import tokenize

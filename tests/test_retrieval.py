@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.index import LoadedIndex, build_bm25, open_index
-from bot.ingestion.documents import Chunk
+from bot.index import Chunk, LoadedIndex, build_bm25, open_index
 from bot.ingestion.pipeline import ingest
 from bot.retrieval import (
     KEYWORD_WEIGHT,

@@ -11,6 +11,7 @@ from bot.escalation.cases import CaseStore
 from bot.outbox import Outbox
 from bot.storage import Database, UnknownLanguage, UserStore, schema
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.types import utcnow
 from tests.pg import database_url, pg_server  # noqa: F401 - fixtures
 
 
@@ -88,21 +89,19 @@ def test_language_round_trip_and_update(db):
 
 def test_big_telegram_ids_fit(db):
     store = UserStore(db)
-    store.remember_question(
-        user_id=7_000_000_001,
-        chat_id=-1_001_234_567_890,
-        message_id=5,
-        question="¿Dónde está A412?",
+    store.record_feedback(
+        user_id=7_000_000_001, chat_id=-1_001_234_567_890, message_id=5,
+        question="¿Dónde está A412?", answer="A", sources=[], rating=1,
+    )  # fmt: skip
+    with db.connect() as conn:
+        row = conn.execute(sa.select(schema.feedback)).one()
+    assert (row.user_id, row.chat_id, row.question) == (
+        7_000_000_001, -1_001_234_567_890, "¿Dónde está A412?"
     )
-    assert store.get_question(-1_001_234_567_890, 5) == "¿Dónde está A412?"
 
 
-def test_feedback_and_questions(db):
+def test_feedback(db):
     store = UserStore(db)
-    store.remember_question(user_id=1, chat_id=10, message_id=100, question="When is arrival?")
-    assert store.get_question(10, 100) == "When is arrival?"
-    assert store.get_question(10, 101) is None
-
     kwargs = dict(
         user_id=2,
         chat_id=20,
@@ -113,7 +112,6 @@ def test_feedback_and_questions(db):
     )
     store.record_feedback(**kwargs, rating=1)
     store.record_feedback(**kwargs, rating=-1)  # changing one's mind replaces the rating
-    assert store.get_question(20, 200) == "Q"  # known from the feedback row
     with db.connect() as conn:
         rows = conn.execute(sa.select(schema.feedback)).all()
     assert [(r.rating, r.sources) for r in rows] == [(-1, ["program/faq.en.md"])]
@@ -126,7 +124,10 @@ def test_forget_user_deletes_their_data_and_anonymizes_cases(db):
     desk = CaseStore(db)
     outbox = Outbox(db)
     store.set_language(5, "es")
-    store.remember_question(user_id=5, chat_id=5, message_id=1, question="tengo un problema")
+    with db.transaction() as conn:  # a row of the old `messages` table (no longer written)
+        conn.execute(schema.messages.insert().values(
+            user_id=5, chat_id=5, message_id=1, question="tengo un problema", created_at=utcnow()
+        ))  # fmt: skip
     store.record_feedback(
         user_id=5, chat_id=5, message_id=1, question="q", answer="a", sources=[], rating=1
     )
@@ -142,7 +143,8 @@ def test_forget_user_deletes_their_data_and_anonymizes_cases(db):
 
     assert removed >= 6
     assert store.get_language(5) is None and store.get_language(6) == "en"
-    assert store.get_question(5, 1) is None
+    with db.connect() as conn:
+        assert conn.execute(sa.select(schema.messages)).all() == []
     kept = desk.get(case.id)
     assert (kept.user_id, kept.chat_id, kept.name, kept.text, kept.context) == (0, 0, "", "", [])
     assert kept.anonymized and kept.status == "claimed"

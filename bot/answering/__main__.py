@@ -10,7 +10,8 @@ import logging
 import sys
 from pathlib import Path
 
-from bot.answering.train import CORPUS, MODEL_PATH
+from bot.answering.train import CORPUS, MODEL_PATH, train
+from bot.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from bot.answering.train import train
+    # deferred: the assistant loads the models (heavy); parsing the arguments does not need them
     from bot.assistant import Assistant
-    from bot.config import Settings
 
     settings = Settings()
     assistant = Assistant.from_settings(settings)
@@ -31,7 +31,6 @@ def main(argv: list[str] | None = None) -> int:
     meta = train(assistant, args.corpus, args.out)
     print(json.dumps(meta["cross_validation"], indent=2))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

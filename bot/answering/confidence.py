@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from bot.answering.evidence import answer_types, types_met
+from bot.language import to_simplified
 from bot.retrieval import Hit
 from bot.textnorm import has_han, tokenize
 
@@ -35,7 +36,6 @@ STRICT_TYPES = frozenset({"price", "rate", "email"})
 _LATIN_WORD = re.compile(r"^[a-z][a-z]{2,}$")
 _IDENTIFIER = re.compile(r"^(?=.*\d)[a-z0-9$]+(?:[-/][a-z0-9]+)+$")
 
-
 class Vocabulary:
     """What the knowledge folder says, for "is this word used anywhere?". Built once, when the
     assistant starts, from the loaded index."""
@@ -49,9 +49,7 @@ class Vocabulary:
         self.stems = frozenset(w[:4] for w in self.words if len(w) >= 7)
         self.text = "\n".join(f"{c.metadata.get('section', '')} {c.text}" for c in index.chunks)
 
-
 _HAN_NOUN_TAGS = ("n", "nz", "nt", "ns", "nr", "vn")
-
 
 def han_nouns(text: str) -> list[str]:
     """Chinese nouns of two or more characters (jieba on a Simplified copy, mapped back)."""
@@ -59,8 +57,6 @@ def han_nouns(text: str) -> list[str]:
         return []
     import jieba
     import jieba.posseg as pseg
-
-    from bot.language import to_simplified
 
     jieba.setLogLevel(60)
     simplified = to_simplified(text)
@@ -73,7 +69,6 @@ def han_nouns(text: str) -> list[str]:
         if len(word) >= 2 and pair.flag in _HAN_NOUN_TAGS and has_han(word):
             nouns.append(word)
     return nouns
-
 
 def unknown_words(question: str, vocab: Vocabulary) -> list[str]:
     """Content words of the question that the knowledge folder never uses: Latin words (accent
@@ -92,7 +87,6 @@ def unknown_words(question: str, vocab: Vocabulary) -> list[str]:
             continue
         unknown.append(token)
     return unknown
-
 
 def confidence(
     question: str, hits: list[Hit], chosen: list[Hit], vocab: Vocabulary,

@@ -25,6 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.answering.gate import GATE_FEATURES, AnswerGate
+from bot.evaluation import has_fact
+from bot.informal import search_text
 from bot.ranking import FEATURES, PassageRanker
 
 logger = logging.getLogger(__name__)
@@ -37,22 +40,17 @@ GATE_C = 1.0
 TARGET_PRECISION = 0.97  # the issue's bar, reported
 WRONG_COST = 1.0
 
-
 def read_items(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
-
 def holds_answer(text: str, source: str, item: dict) -> bool:
-    from bot.evaluation import has_fact
 
     return source in set(item["expected_sources"]) and all(
         has_fact(text, f) for f in item["expected_facts"]
     )
 
-
 def fit_ranker(xs: list[np.ndarray], ys: list[np.ndarray]) -> PassageRanker:
     return PassageRanker.fit(np.vstack(xs), np.concatenate(ys), RANKER_C)
-
 
 def _ranks(ranker: PassageRanker, xs, ys) -> list[int]:
     """Per question, the rank of the first passage that holds the answer (999: none)."""
@@ -62,10 +60,7 @@ def _ranks(ranker: PassageRanker, xs, ys) -> list[int]:
         out.append(next((r for r, j in enumerate(order) if y[j]), 999))
     return out
 
-
 def train(assistant, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> dict:
-    from bot.answering.gate import GATE_FEATURES, AnswerGate
-    from bot.informal import search_text
 
     items = read_items(corpus)
     retriever = assistant.retriever
@@ -138,10 +133,8 @@ def train(assistant, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> dict:
     logger.info("answering model written to %s: %s", out, meta["cross_validation"])
     return meta
 
-
 def gate_example(assistant, item: dict, text: str, vector) -> tuple[np.ndarray, bool]:
     """The gate's signals for the reply Puente would compose, and whether that reply is right."""
-    from bot.evaluation import has_fact
 
     draft, signals = assistant.draft_answer(text, item["lang"], item["lang"], vector)
     cited = {c.source for c in draft.citations}
@@ -152,7 +145,6 @@ def gate_example(assistant, item: dict, text: str, vector) -> tuple[np.ndarray, 
         and all(has_fact(draft.text, f) for f in item["expected_facts"])
     )
     return signals, right
-
 
 def choose_threshold(probability: np.ndarray, right: np.ndarray, answerable: np.ndarray):
     """The threshold with the best out-of-fold utility on the train part: +1 for a right answer,
@@ -185,7 +177,6 @@ def choose_threshold(probability: np.ndarray, right: np.ndarray, answerable: np.
         "abstention_on_unanswerable": float(np.mean(~answered[~answerable])) if (~answerable).any() else None,
         "right_if_all_answered": float(right[answerable].mean()) if answerable.any() else None,
     }
-
 
 def _threshold_for(probability: np.ndarray, right: np.ndarray, precision: float) -> float:
     """The lowest threshold above which out-of-fold precision stays at `precision` or more."""

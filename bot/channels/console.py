@@ -20,6 +20,7 @@ def run_console(
     """Read questions line by line and print Puente's replies until end of input. The
     conversation logic is Telegram's (`bot.conversation.Conversations`), kept in memory."""
     if conversations is None:
+        # deferred: bot.conversation loads SQLAlchemy (heavy), only when no store is given
         from bot.conversation import Conversations, MemoryConversationStore
 
         conversations = Conversations(assistant, MemoryConversationStore())

@@ -47,6 +47,7 @@ from bot.escalation.relay import (
     relay_to_counselors,
     relay_to_trainee,
 )
+from bot.escalation.reminders import send_reminders
 from bot.escalation.roster import Person, Roster
 from bot.escalation.routing import HoursLike, reply_promise, route
 from bot.i18n import Translator, default_translator
@@ -56,7 +57,6 @@ from bot.storage.db import Database
 from bot.storage.types import utcnow
 
 logger = logging.getLogger(__name__)
-
 
 CARD_KINDS = ("card", "desk_card")
 # What the desk writes to the trainee.
@@ -69,7 +69,6 @@ REPORTED_KINDS = (
     "reopened", "relay_ack", "note",
 )  # fmt: skip
 
-
 @dataclass(frozen=True)
 class Forgotten:
     """What `forget` did: the cases it closed, and the (chat, message, case) of every message
@@ -77,7 +76,6 @@ class Forgotten:
 
     closed: list[int]
     delivered: list[tuple[int, int, int]]
-
 
 @dataclass(frozen=True)
 class Handoff:
@@ -89,19 +87,16 @@ class Handoff:
     reply: str | None
     private: bool = True
 
-
 @dataclass(frozen=True)
 class TraineeMessage:
     case: Case
     message: CaseMessage
     reopened: bool
 
-
 @dataclass(frozen=True)
 class CounselorReply:
     case: Case
     claimed_now: bool
-
 
 class EscalationDesk:
     def __init__(
@@ -596,7 +591,6 @@ class EscalationDesk:
     def send_reminders(self, minutes: int, crisis_minutes: float = 5) -> list:
         """Claim reminders for cases nobody took (idempotent: each step is an audit event); a
         crisis every `crisis_minutes` until claimed."""
-        from bot.escalation.reminders import send_reminders
 
         return send_reminders(
             self.cases, self.roster, self.outbox, self.tr, now=self.clock(), minutes=minutes,
@@ -638,7 +632,6 @@ class EscalationDesk:
     def case(self, case_id: int) -> Case:
         return self.cases.get(case_id)
 
-
 def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
     """A card's buttons for the case's state (stored/outbox form)."""
     label = lambda key: tr.t(lang, f"desk.buttons.{key}")
@@ -652,12 +645,10 @@ def card_buttons(tr: Translator, lang: str, case: Case) -> dict | None:
     return buttons([(label("resolve"), f"desk:resolve:{case.id}"),
                     (label("reassign"), f"desk:reassign:{case.id}")])  # fmt: skip
 
-
 def _reason(error: str | None) -> str:
     """The first line of a delivery error, short (for a notice)."""
     first = (error or "?").splitlines()[0]
     return first if len(first) <= 160 else first[:157] + "..."
-
 
 def _lang(language: str | None) -> str:
     return language if language in ("es", "en", "zh-TW") else "en"

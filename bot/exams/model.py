@@ -119,7 +119,6 @@ class ExamQuery:
     upcoming: bool = False  # plural "upcoming exams", "próximos exámenes", "接下來"
     asks: tuple[str, ...] = ()  # subset of FIELDS, in FIELDS order
     mentions_rules: bool = False  # the question also asks about fees, ID, refunds...
-    explicit: bool = True  # False when only a generic "exam" word made it a calendar question
 
     @property
     def has_filters(self) -> bool:

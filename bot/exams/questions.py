@@ -308,5 +308,5 @@ def parse_exam_question(
         building=building, session_language=None if ids else session_language,
         part_of_day=None if ids else part_of_day, relative_days=() if ids else relative_days,
         next=next_intent, upcoming=upcoming,
-        asks=tuple(f for f in FIELDS if f in asks), mentions_rules=rules, explicit=certification,
+        asks=tuple(f for f in FIELDS if f in asks), mentions_rules=rules,
     )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.ingestion.documents import Block, Chunk, LoadedDocument, content_hash
+from bot.index import Chunk
+from bot.ingestion.documents import Block, LoadedDocument, content_hash
 
 MAX_CHARS = 700
 MERGE_BELOW = 160

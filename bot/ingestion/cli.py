@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.errors import SetupError
+from bot.ingestion.pipeline import ingest
 from bot.logging_setup import configure_logging
 
 
@@ -19,10 +20,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
-
 def run_ingest(settings: Settings, *, rebuild: bool = False, progress: bool = True):
+    # deferred: bot.embeddings loads langchain_core and torch (heavy)
     from bot.embeddings import load_embedder
-    from bot.ingestion.pipeline import ingest
 
     return ingest(
         settings.knowledge_dir,
@@ -34,7 +34,6 @@ def run_ingest(settings: Settings, *, rebuild: bool = False, progress: bool = Tr
         chroma_host=settings.chroma_host,
         chroma_port=settings.chroma_port,
     )
-
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)

@@ -1,4 +1,5 @@
-"""What loaders produce and the index stores: blocks of a document, and chunks with metadata."""
+"""What loaders produce: a document's blocks and metadata (the chunks made of them are
+`bot.index.Chunk`)."""
 
 from __future__ import annotations
 
@@ -36,24 +37,6 @@ class LoadedDocument:
     @property
     def title(self) -> str:
         return self.metadata.get("title") or self.source
-
-
-@dataclass
-class Chunk:
-    """A retrievable unit. `text` is what a person may be shown; `embed_text` adds context."""
-
-    id: str
-    text: str
-    embed_text: str
-    metadata: dict[str, str]
-
-    @property
-    def source(self) -> str:
-        return self.metadata["source"]
-
-    @property
-    def section(self) -> str:
-        return self.metadata.get("section", "")
 
 
 def content_hash(data: bytes | str) -> str:

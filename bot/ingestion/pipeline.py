@@ -8,29 +8,19 @@ starts over. Files that cannot be read are reported with the reason and skipped.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.index import (
-    COLLECTION,
-    IndexCorrupt,
-    Manifest,
-    build_bm25,
-    chroma_client,
-    read_chunks,
-    update_sentences,
-    vector_store,
-    write_chunks,
-)
+from bot import language
+from bot.index import Chunk, IndexStore, Manifest
 from bot.ingestion.chunking import chunk_document, default_metadata
-from bot.ingestion.documents import Chunk, LoaderError, content_hash
+from bot.ingestion.documents import LoaderError, content_hash
 from bot.ingestion.loaders import LOADERS, load_document
+from bot.mandarin.vocabulary import build_vocabulary
 
 logger = logging.getLogger(__name__)
-EMBED_BATCH = 32
 SKIPPED_NAMES = {"README.md", "readme.md"}
 
 
@@ -81,14 +71,6 @@ def _unique_ids(chunks: list[Chunk]) -> list[Chunk]:
     return chunks
 
 
-def _read_manifest(data_dir: Path) -> Manifest | None:
-    try:
-        return Manifest.read(data_dir)
-    except IndexCorrupt as exc:
-        logger.warning("%s: starting over", exc)
-        return None
-
-
 def ingest(
     knowledge_dir: Path,
     data_dir: Path,
@@ -102,16 +84,15 @@ def ingest(
     chroma_port: int = 8000,
 ) -> IngestReport:
     """Bring the index in `data_dir` in line with `knowledge_dir`; return what changed."""
-    from bot.embeddings import LangChainEmbeddings
-
     started = time.perf_counter()
     report = IngestReport()
     knowledge_dir, data_dir = Path(knowledge_dir), Path(data_dir)
     if not knowledge_dir.is_dir():
         raise FileNotFoundError(f"knowledge folder {knowledge_dir} does not exist")
-    detect = detect_language or _default_detector()
+    detect = detect_language or language.detect_language
 
-    old = None if rebuild else _read_manifest(data_dir)
+    index = IndexStore(data_dir, chroma_host=chroma_host, chroma_port=chroma_port)
+    old = None if rebuild else index.manifest()
     if old is not None and old.embedding_model != embedding_model:
         logger.warning(
             "index was built with %s, now %s: rebuilding", old.embedding_model, embedding_model
@@ -119,15 +100,9 @@ def ingest(
         old = None
     if old is None:
         report.rebuilt = True
-        _drop_vectors(data_dir, chroma_host, chroma_port)
-        for name in ("bm25", "manifest.json", "chunks.jsonl", "sentences.npz"):
-            target = data_dir / name
-            if target.is_dir():
-                shutil.rmtree(target)
-            elif target.exists():
-                target.unlink()
+        index.reset()
     data_dir.mkdir(parents=True, exist_ok=True)
-    old_chunks = {c.id: c for c in read_chunks(data_dir)} if old else {}
+    old_chunks = {c.id: c for c in index.chunks()} if old else {}
     manifest = Manifest(embedding_model)
 
     new_chunks: list[Chunk] = []
@@ -177,94 +152,26 @@ def ingest(
     stale = [cid for cid in old_chunks if cid not in new_ids]
 
     embedder = embedder_factory() if (to_embed or stale or report.rebuilt) else None
-    client = chroma_client(data_dir, chroma_host, chroma_port)
     if embedder is not None:
-        store = vector_store(client, LangChainEmbeddings(embedder))
-        _reconcile(store, new_ids - {c.id for c in to_embed}, stale)
-        report.embedded = _embed(store, to_embed, progress)
+        # Stale vectors go, and any left behind by an interrupted run.
+        keep = new_ids - {c.id for c in to_embed}
+        existing = index.existing_ids()
+        index.delete((existing - keep) | (set(stale) & existing))
+        report.embedded = index.add(to_embed, embedder, progress=progress)
     fresh_ids = {c.id for c in to_embed}
-    if embedder is None and _sentences_missing(data_dir, new_ids):
+    if embedder is None and index.sentences_missing(new_ids):
         embedder = embedder_factory()
-    if embedder is not None:
-        report.sentences = update_sentences(
-            data_dir, new_chunks, embedder, keep=new_ids - fresh_ids, progress=progress
-        )
-    write_chunks(data_dir, new_chunks)
-    build_bm25(new_chunks, data_dir)
     report.vocabulary = _write_vocabulary(knowledge_dir, data_dir)
-    manifest.write(data_dir)
+    report.sentences = index.commit(
+        manifest, new_chunks, embedder=embedder, keep_sentences=new_ids - fresh_ids, progress=progress
+    )
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _write_vocabulary(knowledge_dir: Path, data_dir: Path) -> int:
     """The Mandarin vocabulary index of the lesson files (`bot.mandarin.vocabulary`), rebuilt on
-    every ingest (milliseconds); the number of entries."""
-    from bot.mandarin.vocabulary import build_vocabulary
-
+    every ingest (milliseconds), before the index's commit; the number of entries."""
     vocabulary = build_vocabulary(knowledge_dir)
     vocabulary.write(data_dir)
     return len(vocabulary.entries)
-
-
-def _sentences_missing(data_dir: Path, ids: set[str]) -> bool:
-    """Whether some chunk has no sentence vectors (an index built before they existed)."""
-    from bot.index import read_sentences
-
-    stored = read_sentences(data_dir)
-    return stored is None or not ids <= set(stored[0].tolist())
-
-
-def _drop_vectors(data_dir: Path, host: str | None, port: int) -> None:
-    """Delete the collection through Chroma. Removing the folder underneath a client that this
-    process already opened on it (an earlier ingest, an open index) leaves that client writing to
-    a deleted database ("attempt to write a readonly database"); the folder goes only when Chroma
-    cannot open it at all."""
-    folder = data_dir / "chroma"
-    if not host and not folder.exists():
-        return
-    try:
-        client = chroma_client(data_dir, host, port)
-        if COLLECTION in {getattr(c, "name", c) for c in client.list_collections()}:
-            client.delete_collection(COLLECTION)
-    except Exception as exc:  # a damaged folder: start from nothing
-        if host:
-            raise
-        logger.warning("vector index in %s unreadable (%s): removing it", folder, exc)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-def _reconcile(store, keep: set[str], stale: list[str]) -> None:
-    """Delete stale vectors, and any left behind by an interrupted run."""
-    existing = set(store._collection.get(include=[])["ids"])
-    doomed = sorted((existing - keep) | (set(stale) & existing))
-    for start in range(0, len(doomed), 500):
-        store.delete(ids=doomed[start : start + 500])
-
-
-def _embed(store, chunks: list[Chunk], progress: bool) -> int:
-    if not chunks:
-        return 0
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(chunks), unit="chunk", desc="embedding", disable=not progress)
-    for start in range(0, len(chunks), EMBED_BATCH):
-        batch = chunks[start : start + EMBED_BATCH]
-        store.add_texts(
-            texts=[c.embed_text for c in batch],
-            metadatas=[_chroma_metadata(c) for c in batch],
-            ids=[c.id for c in batch],
-        )
-        bar.update(len(batch))
-    bar.close()
-    return len(chunks)
-
-
-def _chroma_metadata(chunk: Chunk) -> dict[str, str]:
-    return {k: str(v) for k, v in chunk.metadata.items() if v is not None}
-
-
-def _default_detector() -> Callable[[str], str | None]:
-    from bot.language import detect_language
-
-    return detect_language

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from bot.config import Settings
 from bot.learning.duplicates import MODEL_PATH
 from bot.learning.train import CORPUS, train
 
@@ -18,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--corpus", type=Path, default=CORPUS)
     tr.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
-    from bot.config import Settings
+    # deferred: bot.embeddings loads langchain_core and torch (heavy)
     from bot.embeddings import load_embedder
 
     embedder = load_embedder(Settings().embedding_model)
@@ -26,7 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     args.out.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,4 +1,4 @@
-"""`UserStore`: a person's language, their remembered questions and feedback, and /forget."""
+"""`UserStore`: a person's language, their feedback, and /forget."""
 
 from __future__ import annotations
 
@@ -53,44 +53,7 @@ class UserStore:
                     prefs.insert().values(user_id=user_id, language=language, updated_at=now)
                 )
 
-    # --- questions and feedback ---------------------------------------------------------------
-
-    def remember_question(
-        self, *, user_id: int, chat_id: int, message_id: int, question: str
-    ) -> None:
-        """Keep the question behind a sent answer (`message_id` is the answer's id)."""
-        msgs = schema.messages
-        with self.db.transaction() as conn:
-            conn.execute(
-                msgs.delete().where(msgs.c.chat_id == chat_id, msgs.c.message_id == message_id)
-            )
-            conn.execute(
-                msgs.insert().values(
-                    user_id=user_id,
-                    chat_id=chat_id,
-                    message_id=message_id,
-                    question=question,
-                    created_at=self.clock(),
-                )
-            )
-
-    def get_question(self, chat_id: int, message_id: int) -> str | None:
-        """The question behind the answer `message_id` in `chat_id`, if remembered."""
-        msgs, fb = schema.messages, schema.feedback
-        with self.db.connect() as conn:
-            question = conn.execute(
-                sa.select(msgs.c.question).where(
-                    msgs.c.chat_id == chat_id, msgs.c.message_id == message_id
-                )
-            ).scalar()
-            if question is None:
-                question = conn.execute(
-                    sa.select(fb.c.question)
-                    .where(fb.c.chat_id == chat_id, fb.c.message_id == message_id)
-                    .order_by(fb.c.id.desc())
-                    .limit(1)
-                ).scalar()
-        return question
+    # --- feedback ---------------------------------------------------------------------
 
     def record_feedback(
         self,

@@ -19,18 +19,17 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
+from bot.config import Settings
 from bot.topics import TOPICS
 from bot.triage.model import LABELS, MODEL_DIR
-from bot.triage.train import CORPUS_DIR
+from bot.triage.train import CORPUS_DIR, train
 
 HELDOUT_SHARE = 0.3
 SEED = 20261130
 FIELDS = ("text", "lang", "label", "topic", "danger", "situation")
 
-
 def _key(text: str) -> str:
     return " ".join(text.lower().split())
-
 
 def split(
     parts_dir: Path, out_dir: Path, *, force: bool = False, append: bool = False,
@@ -89,7 +88,6 @@ def split(
                 f.write(json.dumps(ordered, ensure_ascii=False) + "\n")
     return {"train": len(train), "heldout": len(heldout), "duplicates_dropped": duplicates}
 
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.triage")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,9 +117,8 @@ def main(argv: list[str] | None = None) -> int:
             print(name, dict(sorted(table.items())))
         return 0
 
-    from bot.config import Settings
+    # deferred: bot.embeddings loads langchain_core and torch (heavy); `stats` does not need it
     from bot.embeddings import load_embedder
-    from bot.triage.train import train
 
     settings = Settings()
     embedder = load_embedder(settings.embedding_model, device=settings.embedding_device)
@@ -132,7 +129,6 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({k: meta[k] for k in ("examples", "hyperparameters", "thresholds",
                                              "cross_validation")}, indent=2))  # fmt: skip
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -27,6 +27,8 @@ from bot.i18n import t
 from bot.logging_setup import quiet_noisy_loggers, redact_secrets
 from bot.records import LANGUAGES
 from bot.services import Services
+from bot.storage.retention import purge
+from bot.storage.types import utcnow
 
 from . import commands, desk, exams, feedback, messages, practice, report_job
 from .common import FEEDBACK_DOWN, FEEDBACK_UP, FORGET_PREFIX, HUMAN, LANG_PREFIX
@@ -48,13 +50,10 @@ MENU_LANGUAGES: tuple[tuple[str | None, str], ...] = (
 )
 RATE_LIMIT_RETRIES = 8  # how often a call is retried after Telegram's RetryAfter (429)
 
-
 class TelegramSetupError(SetupError, RuntimeError):
     """A setting the Telegram channel needs is missing or inconsistent."""
 
-
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")  # Telegram allows 1-256 of these
-
 
 def check_settings(settings: Settings) -> None:
     """Refuse to start with settings that would expose the bot, before anything slow loads.
@@ -75,7 +74,6 @@ def check_settings(settings: Settings) -> None:
             "A-Z, a-z, 0-9, _ and - (for example: python -c 'import secrets; "
             "print(secrets.token_urlsafe(32))')"
         )
-
 
 def build_application(
     settings: Settings,
@@ -122,9 +120,7 @@ def build_application(
     report_job.register(application)  # the weekly picture in the desk group, and its buttons
     return application
 
-
 RETENTION_INTERVAL_S = 24 * 3600
-
 
 def _add_retention_job(application: Application) -> None:
     """The daily purge of what is past its retention period (and once, a minute after start)."""
@@ -135,10 +131,7 @@ def _add_retention_job(application: Application) -> None:
         _purge, RETENTION_INTERVAL_S, first=60, name="retention-purge"
     )
 
-
 async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.storage.retention import purge
-    from bot.storage.types import utcnow
 
     services = context.bot_data["services"]
     db = getattr(services.users, "db", None)
@@ -151,7 +144,6 @@ async def _purge(context: ContextTypes.DEFAULT_TYPE) -> None:
             await asyncio.to_thread(faq.sync)
         except Exception:  # the next day's run tries again
             logger.exception("expiring or syncing the learned FAQ answers failed")
-
 
 def _add_handlers(application: Application) -> None:
     """Every handler, in the order an update meets them."""
@@ -219,13 +211,11 @@ def _add_handlers(application: Application) -> None:
 
     application.add_error_handler(on_error)
 
-
 async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await asyncio.to_thread(services.open)
     await _set_command_menu(application)
     await _check_roster_reachable(application)
-
 
 async def _check_roster_reachable(application: Application) -> list[int]:
     """Each roster id and the desk chat must be a chat the bot can reach (`getChat`): report
@@ -243,11 +233,9 @@ async def _check_roster_reachable(application: Application) -> list[int]:
             logger.error("roster: chat %s cannot be reached by the bot (%s)", chat_id, exc)
     return unreachable
 
-
 async def _post_shutdown(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await asyncio.to_thread(services.close)
-
 
 async def _set_command_menu(application: Application) -> None:
     """The "/" menu in each language; with a desk, the staff commands too, in the desk chat and in
@@ -274,11 +262,9 @@ async def _set_command_menu(application: Application) -> None:
         except TelegramError as exc:
             logger.warning("Could not set the staff command menu in chat %s: %s", chat_id, exc)
 
-
 def _menu(names: tuple[str, ...], language: str | None) -> list[BotCommand]:
     language = language if language in LANGUAGES else "en"
     return [BotCommand(name, t(language, f"telegram.commands.{name}")) for name in names]
-
 
 def run(settings: Settings, services: Services) -> None:
     """Run the bot until interrupted: long polling, or a webhook when TELEGRAM_MODE=webhook."""
@@ -291,7 +277,6 @@ def run(settings: Settings, services: Services) -> None:
             f"the Bot API at {settings.telegram_api_url} rejected TELEGRAM_BOT_TOKEN (401, or 404 "
             "from a wrong TELEGRAM_API_URL): check both settings"
         ) from None
-
 
 def _run(application: Application, settings: Settings) -> None:
     if settings.telegram_mode == "webhook":

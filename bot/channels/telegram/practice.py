@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 
 from bot.i18n import t
+from bot.mandarin.practice import ROUND, UnknownWord
 
 from .common import reply, services_of, ui_language
 
@@ -32,13 +33,11 @@ logger = logging.getLogger(__name__)
 
 PREFIX = "pr:"
 
-
 def register(application: Application) -> None:
     application.add_handler(
         CommandHandler("practice", practice, filters=filters.UpdateType.MESSAGE)
     )
     application.add_handler(CallbackQueryHandler(on_answer, pattern=f"^{PREFIX}"))
-
 
 async def practice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/practice [lesson]: start a round (in private: it is the person's own progress)."""
@@ -60,10 +59,8 @@ async def practice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         lesson = int(arg)
     await _ask(update, context, language, lesson, asked=0, right=0, start=int(time.time()))
 
-
 async def _ask(update: Update, context, language: str, lesson: int | None, asked: int, right: int,
                start: int) -> None:  # fmt: skip
-    from bot.mandarin.practice import ROUND
 
     trainer = services_of(context).practice
     user_id = update.effective_user.id
@@ -90,9 +87,7 @@ async def _ask(update: Update, context, language: str, lesson: int | None, asked
     ]
     await _send(update, context, f"{header}\n{text}", InlineKeyboardMarkup(buttons))
 
-
 async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.mandarin.practice import ROUND, UnknownWord
 
     query = update.callback_query
     trainer = services_of(context).practice
@@ -135,21 +130,17 @@ async def on_answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     await _ask(update, context, language, lesson or None, asked, right, start)
 
-
 async def _send(update: Update, context, text: str, markup=None) -> None:
     await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
-
 def _meaning(word, language: str) -> str:
     return (word.spanish if language == "es" else word.english) or word.english
-
 
 def _lesson_title(context, lesson: int, language: str) -> str:
     found = services_of(context).practice.vocabulary.lessons.get(lesson)
     if found is None:
         return str(lesson)
     return found.titles.get(language) or found.titles.get("en") or str(lesson)
-
 
 def _local(context, when) -> str:
     if when is None:
