@@ -2,7 +2,7 @@
 given what it needs, and keeps the one public face the channel and the tests use:
 
     CurrentCalendar ─┬─ ReminderScheduler (plan, due, enqueue_due)
-                     ├─ Subscriptions     (subscribe, unsubscribe, forget) ── scheduler
+                     ├─ Subscriptions     (subscribe, unsubscribe, list) ── scheduler
                      ├─ NoticeSender      (notify, delivery reports)       ── subscriptions
                      └─ CalendarWatcher   (snapshots, change notices)      ── subscriptions, scheduler
 """
@@ -114,9 +114,6 @@ class ExamReminders:
 
     def unsubscribe(self, user_id: int, session_id: str) -> bool:
         return self.subs.unsubscribe(user_id, session_id)
-
-    def forget_user(self, user_id: int) -> int:
-        return self.subs.forget_user(user_id)
 
     def subscriptions(self, user_id: int) -> list[Subscription]:
         """The person's active subscriptions, soonest session first."""

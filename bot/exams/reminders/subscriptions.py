@@ -1,5 +1,6 @@
-"""`Subscriptions`: who is subscribed to which exam session: subscribing, cancelling,
-forgetting, listing."""
+"""`Subscriptions`: who is subscribed to which exam session: subscribing, cancelling, listing.
+/forget deletes a person's subscriptions in `UserStore.forget_user`, with everything else of
+theirs (the storage layer cannot import this one)."""
 
 from __future__ import annotations
 
@@ -101,17 +102,6 @@ class Subscriptions:
                 .values(status=R_CANCELLED)
             )
         return True
-
-    def forget_user(self, user_id: int) -> int:
-        """Delete the person's subscriptions and reminders; return the rows removed."""
-        t, r = schema.exam_subscriptions, schema.exam_reminders
-        with self.db.transaction() as conn:
-            ids = [row.id for row in conn.execute(sa.select(t.c.id).where(t.c.user_id == user_id))]
-            if not ids:
-                return 0
-            removed = conn.execute(r.delete().where(r.c.subscription_id.in_(ids))).rowcount
-            removed += conn.execute(t.delete().where(t.c.id.in_(ids))).rowcount
-        return removed
 
     def of_user(self, user_id: int) -> list[Subscription]:
         """The person's active subscriptions, soonest session first."""
