@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from bot.records import Language
+from bot.textnorm import is_han, strip_accents
 
 if TYPE_CHECKING:  # pragma: no cover
     from lingua import LanguageDetector as _LinguaDetector
@@ -152,9 +153,7 @@ _RUN_RE = re.compile(r"(.)\1{2,}")
 _ACRONYM_RE = re.compile(r"^[A-Z]{2,6}s?$")
 
 
-def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
+_strip_accents = strip_accents
 
 
 def _variants(token: str) -> tuple[str, ...]:
@@ -183,12 +182,7 @@ class _Scripts:
 
 
 def _is_han(cp: int) -> bool:
-    return (
-        0x4E00 <= cp <= 0x9FFF
-        or 0x3400 <= cp <= 0x4DBF
-        or 0x20000 <= cp <= 0x2A6DF
-        or 0xF900 <= cp <= 0xFAFF
-    )
+    return is_han(chr(cp))
 
 
 def _count_scripts(text: str) -> _Scripts:

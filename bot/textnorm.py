@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+# Han characters, the one definition (language detection, keywords and triage use it): the
+# unified ideographs, Extension A, the compatibility ideographs and Extension B.
+HAN_CLASS = _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002a6df"
 _TOKEN = re.compile(
     rf"(?P<id>[a-z0-9$]+(?:[-:/.,][a-z0-9]+)+)|(?P<word>[a-z0-9$]+)|(?P<han>[{_HAN}]+)"
 )
@@ -32,13 +34,18 @@ STOPWORDS = frozenset(
 HAN_STOP = frozenset("的了嗎嗎呢吧是在我你他她們要有和與及或就都也很會可以這那什麼怎麼幾")
 
 
+def strip_accents(text: str) -> str:
+    """Combining marks removed from the decomposed text ("señal" -> "senal"), left decomposed."""
+    return "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
+
+
+def is_han(char: str) -> bool:
+    return _HAN_CHAR.match(char) is not None
+
+
 def fold(text: str) -> str:
     """NFKC, lower case, and Latin accents removed (Han characters untouched)."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize(
-        "NFC", "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    )
+    return unicodedata.normalize("NFC", strip_accents(unicodedata.normalize("NFKC", text).lower()))
 
 
 def _stem(word: str) -> str:

@@ -14,17 +14,15 @@ import zlib
 from collections import Counter
 
 from bot.language import to_traditional
+from bot.textnorm import HAN_CLASS, has_han, strip_accents
 
 BUCKETS = 1 << 20
 _RUNS = re.compile(r"([a-z])\1{2,}")
 _APOS = re.compile(r"(?<=[a-z])['’`´](?=[a-z])")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[a-z0-9]+")
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-
-
-def _has_han(text: str) -> bool:
-    return _HAN.search(text) is not None
+_HAN = re.compile(rf"[{HAN_CLASS}]")
+_has_han = has_han
 
 
 def normalize(text: str) -> str:
@@ -34,8 +32,7 @@ def normalize(text: str) -> str:
     if _has_han(text):
         text = to_traditional(text)
     text = text.lower()
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if unicodedata.category(c) != "Mn")
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", strip_accents(text))
     text = _APOS.sub("", text)
     text = _RUNS.sub(r"\1", text)
     return _SPACES.sub(" ", text).strip()
