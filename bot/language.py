@@ -265,12 +265,6 @@ class LanguageDetector:
                     )
         return self._wide
 
-    def warm_up(self) -> None:
-        """Load the models now (e.g. at bot start) instead of on the first message."""
-        self._served_detector()
-        self._wide_detector()
-        self.detect("warm up the detector please")
-
     # -- public ---------------------------------------------------------------------------
     def detect(self, text: str) -> Language | None:
         text = unicodedata.normalize("NFKC", text or "").strip()

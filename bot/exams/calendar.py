@@ -81,16 +81,9 @@ class ExamCalendar:
     def on_date(self, day: date) -> list[ExamSession]:
         return [s for s in self.sessions if s.date == day]
 
-    def by_level(self, level: int) -> list[ExamSession]:
-        return [s for s in self.sessions if s.level == level]
-
     def by_language(self, lang: str) -> list[ExamSession]:
         wanted = normalize_session_language(lang)
         return [s for s in self.sessions if s.language == wanted]
-
-    def by_room(self, room: str) -> list[ExamSession]:
-        wanted = normalize_room(room)
-        return [s for s in self.sessions if normalize_room(s.room) == wanted]
 
     def by_building(self, text: str) -> list[ExamSession]:
         """A building's name or part of it ("computer center", "電算中心", "AI building")."""
@@ -126,13 +119,6 @@ class ExamCalendar:
         open yet (registration opens 60 days before the exam, see rules.en.md section 3).
         """
         return [s for s in self.sessions if s.registration_deadline >= today]
-
-    def registration_deadlines(self, today: date) -> list[tuple[date, list[ExamSession]]]:
-        """Deadlines not passed yet, soonest first, each with the sessions that close on it."""
-        groups: dict[date, list[ExamSession]] = {}
-        for s in self.open_for_registration(today):
-            groups.setdefault(s.registration_deadline, []).append(s)
-        return sorted(groups.items())
 
     # ---- answering ---------------------------------------------------------------------------
 
