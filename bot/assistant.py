@@ -32,8 +32,9 @@ from bot.answering.extractive import (
     short_title,
     sources_line,
 )
-from bot.answering.gate import AnswerGate, signals
+from bot.answering.gate import GATE_FEATURES, AnswerGate, signals
 from bot.answering.train import MODEL_PATH
+from bot.anticipated import QuestionBank
 from bot.clock import Clock, utcnow
 from bot.config import Settings
 from bot.conversation.followup import (
@@ -171,8 +172,10 @@ class Assistant:
             settings.data_dir, embedder, chroma_host=settings.chroma_host, chroma_port=settings.chroma_port
         )
 
-        ranker, gate = usable_answering_model(index, *load_answering_model(getattr(embedder, "name", None)))
-        retriever = HybridRetriever(index, embedder, ranker=ranker)
+        name = getattr(embedder, "name", None)
+        bank = attach_bank(QuestionBank.load(), name, index)
+        ranker, gate = usable_answering_model(index, *load_answering_model(name), bank)
+        retriever = HybridRetriever(index, embedder, ranker=ranker, bank=bank)
         return cls(
             settings, retriever, calendar=load_calendar(settings), llm=build_llm(settings), gate=gate,
             vocabulary=MandarinVocabulary.read(settings.data_dir),
@@ -188,9 +191,14 @@ class Assistant:
             chroma_host=self.settings.chroma_host, chroma_port=self.settings.chroma_port,
         )  # fmt: skip
         ranker, gate = getattr(old, "ranker", None), self.gate
+        bank = getattr(old, "bank", None)
+        if bank is not None:  # the same anticipated questions, tied to the new index's chunks
+            bank = attach_bank(bank.source, getattr(old.embedder, "name", None), index)
         if ranker is not None:  # the gate reads the ranker: both stay, or both go
-            ranker, gate = usable_answering_model(index, ranker, gate)
-        retriever = HybridRetriever(index, old.embedder, candidates=old.candidates, ranker=ranker)
+            ranker, gate = usable_answering_model(index, ranker, gate, bank)
+        retriever = HybridRetriever(
+            index, old.embedder, candidates=old.candidates, ranker=ranker, bank=bank
+        )
         vocabulary = Vocabulary(index)
         with self._index_use.writing(), self._lock:
             self.retriever, self.vocabulary, self.gate = retriever, vocabulary, gate
@@ -324,6 +332,8 @@ class Assistant:
         )
         if leaning != STRONG and use_expanded and not _continues(expanded, earlier):
             use_expanded = False  # a question of its own that the earlier topic only seems to answer
+        if leaning == NONE and use_expanded and not _holds_own_words(expanded, search_text, terms, rare):
+            use_expanded = False  # "¿me pasas el celular del profesor Wang?" after the laundry hours
         if not use_expanded:
             return self._with_llm(alone, search_text, lang, search_lang, vector)
         expanded = self._with_llm(expanded, expanded_text, lang, search_lang, None, prior=prior)
@@ -563,7 +573,7 @@ class Assistant:
         if self.gate is not None:
             score, threshold = float(self.gate.probability(signals)), self.gate.threshold
         else:  # no trained gate: the hand-weighted score and the configured threshold
-            score, threshold = float(signals[-1]), self.settings.answer_threshold
+            score, threshold = float(signals[HAND_SCORE]), self.settings.answer_threshold
         if prior and draft.hits and _section_of(draft.hits[0]) in prior:
             # A follow-up answered from the very section that answered the turn before: the
             # conversation is evidence too ("weekends?" after the library's weekday hours).
@@ -659,6 +669,7 @@ class Assistant:
         logger.error("no emergency numbers found in the knowledge folder")
         return CrisisLines("110 / 119", None)
 
+HAND_SCORE = GATE_FEATURES.index("hand_score")  # without a trained gate, this signal decides
 CARRY_RARE_SHARE = 0.1  # an earlier word is a topic word when at most this share of passages use it
 MAX_CARRIED_TURNS = 3  # calendar questions a follow-up merges (the earliest ones drop out)
 _NUMBERING = re.compile(r"^\s*(?:\d+[.)]|[A-Z][.)])\s+")
@@ -687,6 +698,17 @@ def _continues(record: AnswerRecord, earlier: Turn) -> bool:
         return False
     first = record.sources[0]
     return (first.source, first.section) in set(earlier.sources)
+
+def _holds_own_words(record: AnswerRecord, question: str, carried: list[str], rare) -> bool:
+    """Whether a reply read with the earlier topic mentions at least half of the message's own
+    topic words (when it has any): a message with no sign of being a follow-up, most of whose
+    words the reply never mentions, was answered by the carried words alone."""
+    own = set(t for t in tokenize(question) if t not in set(carried) and (rare is None or rare(t)))
+    if not own:
+        return True
+    said = set(tokenize(record.body or record.answer))
+    return 2 * len(own & said) >= len(own)
+
 
 def _mixed(text: str) -> bool:
     """Chinese characters inside a Spanish or English sentence ("¿y el de 請勿進入?")."""
@@ -767,11 +789,26 @@ def load_answering_model(embedder_name: str | None, path: Path | None = None):
                        "ranking and gate (retrain: python -m bot.answering train)", path, exc)  # fmt: skip
         return None, None
 
-def usable_answering_model(index, ranker, gate):
+def attach_bank(bank, embedder_name: str | None, index):
+    """The anticipated questions tied to the index's chunks, or None (logged) when there are none
+    or they were embedded with another model (their cosines would mean nothing)."""
+    if bank is None:
+        return None
+    if bank.embedder != embedder_name:
+        logger.warning("the anticipated questions were embedded with %s, not %s: not used "
+                       "(python -m bot.answering train)", bank.embedder, embedder_name)  # fmt: skip
+        return None
+    return bank.attach(index.chunks)
+
+
+def usable_answering_model(index, ranker, gate, bank=None):
     """(ranker, gate) when the index has what they were trained with (the passage vectors in
-    memory and the sentence vectors), else (None, None), logged: the gate reads the ranker's
-    probabilities, and the ranker's features would shift without the sentence vectors."""
+    memory, the sentence vectors and the anticipated questions), else (None, None), logged: the
+    gate reads the ranker's probabilities, and the ranker's features would shift without them."""
     if ranker is None:
+        return None, None
+    if bank is None:
+        logger.warning("no anticipated questions for this index: hand-weighted ranking and gate")
         return None, None
     if index.vectors is None or index.sentence_vectors is None:
         logger.warning(

@@ -45,8 +45,13 @@ FEATURES = (
     "sentence_z",  # that against the best sentences of the passage's language (z-score)
     "fused",  # the hand-weighted hybrid score (dense + keywords, language preference)
     "fused_rank",  # log(1 + its rank there; 40 when it is not among the hybrid's 40)
+    "bank_unit",  # the best cosine of an anticipated question answered by this passage
+    "bank_section",  # ... answered in this passage's section, any version (`bot.anticipated`)
+    "bank_vote",  # the section's share of the nearest anticipated questions' soft vote
+    "bank_rank",  # log(1 + rank by bank_section + bank_vote)
 )
 CANDIDATES = 20
+BANK_CANDIDATES = 10  # the passages the anticipated questions point to most, added to the pool
 
 
 @dataclass(frozen=True)
@@ -122,9 +127,11 @@ def candidates(
     language: str,
     sentence_similarities: np.ndarray | None = None,
     fused: tuple[np.ndarray, np.ndarray] | None = None,
+    bank=None,
 ) -> list[Candidate]:
     """The candidates of one question with their features (see FEATURES).
-    `sentence_similarities`: per passage, the best cosine of its sentences (None: the passage's)."""
+    `sentence_similarities`: per passage, the best cosine of its sentences (None: the passage's).
+    `bank`: the anticipated questions' `BankScores` (None: no bank, its features are 0)."""
     n = len(similarities)
     best_sentence = similarities if sentence_similarities is None else sentence_similarities
     sentence_z = np.zeros(n)
@@ -154,6 +161,16 @@ def candidates(
     fused_score, fused_rank = fused if fused is not None else (np.zeros(n), np.full(n, 40))
     pool |= {int(p) for p in np.where(fused_rank < CANDIDATES)[0]}
     pool |= {int(p) for p in np.argsort(-keyword_scores, kind="stable")[:CANDIDATES] if keyword_scores[p] > 0}
+    if bank is not None:
+        bank_unit, bank_section, bank_vote = bank.unit, bank.section, bank.vote
+        by_bank = np.argsort(-(bank_section + bank_vote), kind="stable")
+        pool |= {int(p) for p in by_bank[:BANK_CANDIDATES] if bank_section[p] > 0}
+        pool |= {int(p) for p in np.argsort(-bank_unit, kind="stable")[:BANK_CANDIDATES] if bank_unit[p] > 0}
+    else:
+        bank_unit = bank_section = bank_vote = np.zeros(n)
+        by_bank = np.arange(n)
+    rank_bank = np.empty(n, dtype=np.int64)
+    rank_bank[by_bank] = np.arange(n)
     types = answer_types(question)
     zh = float(language == "zh-TW")
     out = []
@@ -169,7 +186,8 @@ def candidates(
             types_met(types, folded_texts[pos], folded=True) if types else 0.5,
             math.log1p(rank_cosine[pos]), math.log1p(rank_z[pos]), float(chunk_rows[pos]),
             zh, zh * same, best_sentence[pos], sentence_z[pos], fused_score[pos],
-            math.log1p(fused_rank[pos]),
+            math.log1p(fused_rank[pos]), bank_unit[pos], bank_section[pos], bank_vote[pos],
+            math.log1p(rank_bank[pos]),
         ])  # fmt: skip
         out.append(Candidate(pos, float(similarities[pos]), float(keyword_scores[pos]),
                              pos in exact_positions, features))  # fmt: skip

@@ -65,6 +65,12 @@ class Hit:
     dense: float = 0.0  # cosine similarity, 0 when the dense side did not return it
     bm25: float = 0.0
     exact: bool = False
+    bank: float = 0.0  # the best cosine of an anticipated question answered in this section
+    vote: float = 0.0  # this section's share of the nearest anticipated questions' vote
+    near_miss: float = 0.0  # the question's cosine to the closest anticipated near-miss
+    # the evidence of the nearest anticipated questions answered in this passage (normalized
+    # pieces, nearest first): what a reply leads with
+    evidence: tuple[tuple[str, ...], ...] = ()
 
 def identifiers(text: str) -> list[str]:
     """Exact identifiers named in a question, upper-cased ("sc-2703-02" -> "SC-2703-02")."""
@@ -78,7 +84,9 @@ def identifiers(text: str) -> list[str]:
 class HybridRetriever:
     """Built once over a loaded index and an embedder; `search` is safe to call from threads."""
 
-    def __init__(self, index: LoadedIndex, embedder, *, candidates: int = 40, ranker=None) -> None:
+    def __init__(
+        self, index: LoadedIndex, embedder, *, candidates: int = 40, ranker=None, bank=None
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
@@ -86,6 +94,7 @@ class HybridRetriever:
         self._doc_freq = Counter(t for c in index.chunks for t in set(tokenize(c.text)))
         self._document_language = document_languages(index.chunks)
         self.ranker = ranker  # a bot.ranking.PassageRanker: the learned ranking, when trained
+        self.bank = bank  # a bot.anticipated.AttachedBank: the anticipated questions, or None
         self._ranking_data = None
 
     def _ranking(self):
@@ -103,8 +112,9 @@ class HybridRetriever:
             self._ranking_data = (LanguageStats(languages), has_version, rows)
         return self._ranking_data
 
-    def ranking_candidates(self, query: str, vector: np.ndarray, language: str):
-        """The learned ranking's candidates for a question, with their features."""
+    def ranking_candidates(self, query: str, vector: np.ndarray, language: str, bank=None):
+        """The learned ranking's candidates for a question, with their features; `bank`: the
+        anticipated questions' scores when the caller has them (else computed here)."""
 
         stats, has_version, rows = self._ranking()
         n = len(self.index.chunks)
@@ -127,17 +137,24 @@ class HybridRetriever:
             sentences = np.full(n, -1.0)
             np.maximum.at(sentences, owners, unit_sims)
             sentences = np.where(sentences < -0.5, similarities, sentences)
+        if bank is None and self.bank is not None:
+            bank = self.bank.scores(vector)
         return candidates(similarities, np.asarray(keywords, dtype=np.float64), exact, stats,
                           self._folded, rows, other, query, language, sentences,
-                          (fused, fused_rank))  # fmt: skip
+                          (fused, fused_rank), bank)  # fmt: skip
 
     def _learned_search(self, query: str, vector: np.ndarray, language: str, k: int) -> list[Hit]:
-        found = self.ranking_candidates(query, vector, language)
+        bank = self.bank.scores(vector) if self.bank is not None else None
+        found = self.ranking_candidates(query, vector, language, bank)
         if not found:
             return []
         probabilities = self.ranker.probability(np.stack([c.features for c in found]))
+        near_miss = bank.best_unanswerable if bank is not None else 0.0
         hits = [
-            Hit(self.index.chunks[c.position], float(p), c.cosine, c.keywords, c.exact)
+            Hit(self.index.chunks[c.position], float(p), c.cosine, c.keywords, c.exact,
+                bank.section[c.position] if bank is not None else 0.0,
+                bank.vote[c.position] if bank is not None else 0.0, near_miss,
+                bank.evidence.get(c.position, ()) if bank is not None else ())
             for c, p in zip(found, probabilities, strict=True)
         ]
         hits.sort(key=lambda h: (h.exact, h.score), reverse=True)

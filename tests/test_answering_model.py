@@ -45,16 +45,21 @@ def test_a_model_that_does_not_fit_falls_back_to_the_hand_weighted_parts(tmp_pat
     assert "hand-weighted" in caplog.text
 
 
-def test_the_gate_answers_when_a_reply_is_more_likely_right_than_wrong() -> None:
+def test_the_gate_answers_only_replies_right_at_least_two_times_in_three() -> None:
     probability = np.array([0.9, 0.8, 0.6, 0.55, 0.3, 0.2])
     right = np.array([True, True, False, True, False, False])
     answerable = np.array([True, True, True, True, True, False])
     threshold, figures = choose_threshold(probability, right, answerable)
-    # answering down to 0.8 gains 2; down to 0.55 also 2 (one wrong, one right): the stricter
+    # answering down to 0.8 gains 2; down to 0.55 gains 3 and loses 2 (one wrong costs two)
     assert threshold == 0.8
     assert figures["precision_on_answered"] == 1.0
     assert figures["coverage"] == pytest.approx(2 / 5)
     assert figures["abstention_on_unanswerable"] == 1.0
+    # three right and one wrong below the first reply: worth it at even odds, not at two in three
+    threshold, _ = choose_threshold(
+        np.array([0.9, 0.6, 0.55, 0.5]), np.array([True, False, True, True]), np.ones(4, dtype=bool)
+    )
+    assert threshold == 0.9
 
 
 def test_a_passage_that_stands_out_in_its_own_language_is_a_candidate_with_a_high_score() -> None:
@@ -125,16 +130,19 @@ def test_the_shipped_model_is_what_the_training_command_makes(assistant, tmp_pat
 def test_the_learned_parts_are_left_out_when_the_index_lacks_their_inputs() -> None:
     """Without the in-memory vectors (a very large index) the search falls back to the fused
     ranking, whose scores are not probabilities; without the sentence vectors (an index built
-    before them) the ranker's features would shift: hand-weighted ranking and gate then."""
+    before them) or the anticipated questions the ranker's features would shift: hand-weighted
+    ranking and gate then."""
     from types import SimpleNamespace
 
     from bot.assistant import usable_answering_model
 
     ranker, gate = load_answering_model(DEFAULT_EMBEDDING_MODEL)
     complete = SimpleNamespace(vectors=np.zeros((1, 2)), sentence_vectors=(np.zeros((1, 2)), np.zeros(1)))
-    assert usable_answering_model(complete, ranker, gate) == (ranker, gate)
+    bank = object()
+    assert usable_answering_model(complete, ranker, gate, bank) == (ranker, gate)
+    assert usable_answering_model(complete, ranker, gate, None) == (None, None)
     no_sentences = SimpleNamespace(vectors=np.zeros((1, 2)), sentence_vectors=None)
-    assert usable_answering_model(no_sentences, ranker, gate) == (None, None)
+    assert usable_answering_model(no_sentences, ranker, gate, bank) == (None, None)
     too_large = SimpleNamespace(vectors=None, sentence_vectors=None)
-    assert usable_answering_model(too_large, ranker, gate) == (None, None)
-    assert usable_answering_model(complete, None, None) == (None, None)
+    assert usable_answering_model(too_large, ranker, gate, bank) == (None, None)
+    assert usable_answering_model(complete, None, None, bank) == (None, None)

@@ -15,7 +15,7 @@ LAYERS: list[set[str]] = [
     {"bot", "bot.errors", "bot.config", "bot.records", "bot.textnorm", "bot.textsplit", "bot.clock",
      "bot.topics", "bot.logging_setup", "bot.i18n", "bot.language", "bot.informal",
      "bot.evaluation", "bot.answering.evidence"},  # fmt: skip
-    {"bot.storage", "bot.index", "bot.embeddings", "bot.outbox"},
+    {"bot.storage", "bot.index", "bot.embeddings", "bot.outbox", "bot.anticipated"},
     {"bot.ingestion", "bot.mandarin", "bot.ranking", "bot.retrieval", "bot.triage", "bot.exams",
      "bot.conversation", "bot.escalation"},  # fmt: skip
     {"bot.answering", "bot.learning", "bot.report", "bot.triage_eval"},

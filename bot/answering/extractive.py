@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.answering.evidence import ANSWER_TYPE_EVIDENCE, answer_types
+from bot.anticipated import normalized
 from bot.i18n import Translator
 from bot.records import Citation
 from bot.retrieval import Hit
@@ -27,6 +28,10 @@ CLOSE_RATIO = 0.9  # a runner-up that scores almost as well as the best
 # 0.65 / 318 characters, 0.6/0.45 0.72 / 431, 0.4/0.3 0.75 / 565; the middle keeps replies short.
 LEARNED_RATIOS = (0.6, 0.45)
 LONG_PASSAGE = 420
+# A unit holding the evidence of one of the EVIDENCE_HINTS nearest anticipated questions answered
+# in the passage scores EVIDENCE_WEIGHT more (as many as that many shared words).
+EVIDENCE_HINTS = 2
+EVIDENCE_WEIGHT = 3.0
 _SENTENCES = re.compile(r"(?<=[.!?;])\s+(?=[A-Z¿¡(\"“0-9])|(?<=[。！？；])|\n")
 _ABBREVIATION = re.compile(r"\b(?:No|St|Dist|Rd|Ave|Mr|Mrs|Ms|Dr|Prof|Sr|Sra|Lic|Ing|approx|e\.g|i\.e|etc|Tel|Ext)\.$", re.I)
 
@@ -99,14 +104,15 @@ def split_sentences(text: str) -> list[str]:
     return merged
 
 
-def trim(text: str, question: str) -> str:
+def trim(text: str, question: str, evidence: tuple[tuple[str, ...], ...] = ()) -> str:
     """The part of a passage that bears on the question: of a passage made of several list items,
     the items that share words with the question or hold the kind of fact it asks for; of a long
     paragraph, such sentences (its first sentence always stays, as it names the topic). Table rows
-    and short paragraphs stay whole."""
+    and short paragraphs stay whole. `evidence`: what the nearest anticipated questions were
+    answered by (`Hit.evidence`); a unit holding it counts as most relevant."""
     lines = [line for line in text.split("\n") if line.strip()]
     if len(lines) > 1:
-        keep = _relevant(lines, question)
+        keep = _relevant(lines, question, evidence)
         if keep:
             text = "\n".join(lines[i] for i in keep)
     if len(text) <= LONG_PASSAGE:
@@ -114,14 +120,14 @@ def trim(text: str, question: str) -> str:
     sentences = split_sentences(text)
     if len(sentences) <= 2:
         return text
-    keep = _relevant(sentences, question)
+    keep = _relevant(sentences, question, evidence)
     if not keep:
         return text
     kept = [sentences[i] for i in sorted(set(keep) | {0})]
     return " ".join(kept) if len(kept) < len(sentences) else text
 
 
-def _relevant(units: list[str], question: str) -> list[int]:
+def _relevant(units: list[str], question: str, evidence: tuple[tuple[str, ...], ...] = ()) -> list[int]:
     """Positions of the units worth keeping (none when nothing stands out)."""
     q_tokens = set(tokenize(question))
     types = answer_types(question)
@@ -129,7 +135,9 @@ def _relevant(units: list[str], question: str) -> list[int]:
     for unit in units:
         overlap = len(q_tokens & set(tokenize(unit)))
         typed = sum(1 for t in types if ANSWER_TYPE_EVIDENCE[t].search(fold(unit)))
-        scores.append(overlap + 0.5 * typed)
+        plain = normalized(unit) if evidence else ""
+        held = any(all(p in plain for p in pieces) for pieces in evidence[:EVIDENCE_HINTS])
+        scores.append(overlap + 0.5 * typed + (EVIDENCE_WEIGHT if held else 0.0))
     best = max(scores)
     return [i for i, score in enumerate(scores) if score > 0 and score >= max(0.5, best * 0.5)]
 
@@ -155,7 +163,7 @@ def compose(
         if h.chunk.metadata.get("language") not in (language, None, "")
         and h.chunk.metadata.get("doc_type") != "lesson"
     ]
-    bodies = [trim(h.chunk.text, question) for h in passages]
+    bodies = [trim(h.chunk.text, question, h.evidence) for h in passages]
     body = "\n".join(bodies)
     foreign = len(foreign_langs) == len(passages)
     if foreign:

@@ -33,6 +33,9 @@ GATE_FEATURES = (
     "lesson",  # the first passage is from a Mandarin lesson
     "question_words",  # log(1 + tokens)
     "hand_score",  # the hand-weighted confidence (semantic closeness, agreement, types)
+    "bank_top",  # the best cosine of an anticipated question answered in the first passage's section
+    "vote_top",  # that section's share of the nearest anticipated questions' vote
+    "near_miss",  # the cosine of the closest anticipated near-miss (a question with no answer)
 )
 
 
@@ -72,4 +75,7 @@ def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarra
         float(meta.get("doc_type") == "lesson"),
         math.log1p(len(tokenize(question, keep_stopwords=True))),
         hand_score(question, hits, chosen, vocabulary, unknown),
+        top.bank if top else 0.0,
+        top.vote if top else 0.0,
+        hits[0].near_miss if hits else 0.0,
     ])  # fmt: skip

@@ -1,0 +1,280 @@
+"""Anticipated questions: what people ask about each passage, as a search signal.
+
+Written from the documents by people who never saw the code (`eval/anticipated/`, its README says
+how), each question labelled with the sentence, list item or table row of a document that answers
+it (or marked unanswerable: a near-miss). Why: with the small embedding model, a question is closer
+to other questions about the same fact than to the passage that states it, and a Chinese question
+about a rule written only in English meets Chinese questions about that rule. So a new question is
+also compared with the anticipated ones, and the passages they point to get:
+
+- `unit`: the best cosine of an anticipated question whose evidence is in this passage;
+- `section`: the best cosine of one whose evidence is in this passage's section, in any version of
+  the document (handbook.en § Housing and handbook.es § Alojamiento are one section);
+- `vote`: the passage's share of the nearest anticipated questions' weight (a soft k-NN vote).
+
+The vectors (`questions.npz`, float16) are computed by ``python -m bot.answering train`` with the
+configured embedding model; an item whose evidence is no longer in the documents (a document
+changed) is left out and logged, so a stale question never points to the wrong passage.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from bot.textnorm import fold
+
+logger = logging.getLogger(__name__)
+
+CORPUS_DIR = Path("eval/anticipated")
+VECTORS = Path(__file__).parent / "questions.npz"
+KINDS = ("answer", "unanswerable")
+# The soft vote: the K nearest anticipated questions, weighted exp(TEMPERATURE * (cosine - best)).
+K = 10
+TEMPERATURE = 30.0
+_MARKUP = re.compile(r"[*`]+")
+_SPACE = re.compile(r"\s+")
+_NUMBERED = re.compile(r"^(?:\d+[.)]|-)\s+")
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    question: str
+    lang: str
+    kind: str  # "answer" or "unanswerable"
+    source: str  # the document (relative to the knowledge folder) that answers, or that it is near
+    evidence: str  # verbatim from `source` ("" for an unanswerable item)
+
+
+def read_items(corpus: Path = CORPUS_DIR) -> list[Item]:
+    """Every item of the corpus files (`*.jsonl`, in name order); malformed lines raise."""
+    items = []
+    for path in sorted(corpus.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row["kind"] not in KINDS or row["lang"] not in ("es", "en", "zh-TW"):
+                raise ValueError(f"{path}:{number}: kind {row['kind']!r} / lang {row['lang']!r}")
+            items.append(Item(row["id"], row["question"], row["lang"], row["kind"], row["source"],
+                              row.get("evidence") or ""))  # fmt: skip
+    return items
+
+
+def corpus_hash(corpus: Path = CORPUS_DIR) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(corpus.glob("*.jsonl")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def normalized(text: str) -> str:
+    """Folded text without Markdown emphasis and with single spaces: how evidence is matched."""
+    return _SPACE.sub(" ", fold(_MARKUP.sub("", text))).strip()
+
+
+def evidence_pieces(evidence: str) -> list[str]:
+    """A table run ("Police | 110") is matched cell by cell: a row chunk reads "Need: Police ·
+    Number: 110"."""
+    pieces = [normalized(p) for p in evidence.split("|")]
+    # a numbered list item is stored without its number ("1. a) 坐 b) 騎" -> "a) 坐 b) 騎")
+    return [_NUMBERED.sub("", p) for p in pieces if p]
+
+
+def build(items: list[Item], embedder, out: Path = VECTORS, corpus: Path = CORPUS_DIR) -> None:
+    """Embed every question as the bot embeds a message (its search text) and write `out`."""
+    from bot.informal import search_text
+
+    vectors = np.stack([np.asarray(embedder.embed_query(search_text(i.question, i.lang)), np.float32)
+                        for i in items])  # fmt: skip
+    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    np.savez_compressed(
+        out,
+        vectors=vectors.astype(np.float16),
+        ids=np.array([i.id for i in items]),
+        langs=np.array([i.lang for i in items]),
+        kinds=np.array([i.kind for i in items]),
+        sources=np.array([i.source for i in items]),
+        evidence=np.array([i.evidence for i in items]),
+        meta=np.array(json.dumps({"embedder": getattr(embedder, "name", None),
+                                  "corpus_sha256": corpus_hash(corpus)})),  # fmt: skip
+    )
+
+
+@dataclass(frozen=True)
+class BankScores:
+    """Per chunk position: `unit`, `section`, `vote` (see the module's docstring; 0 where no
+    anticipated question points); and over the whole bank: `best` (the closest answerable
+    question's cosine) and `best_unanswerable` (the closest near-miss's)."""
+
+    unit: np.ndarray
+    section: np.ndarray
+    vote: np.ndarray
+    best: float
+    best_unanswerable: float
+    # chunk position -> the evidence (normalized pieces) of the nearest anticipated questions
+    # answered in it, nearest first: the sentence or row a reply should lead with
+    evidence: dict[int, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+
+
+class QuestionBank:
+    """The anticipated questions' vectors and labels, loaded once; `attach` ties them to an index."""
+
+    def __init__(
+        self, vectors, ids, langs, kinds, sources, evidence, embedder: str | None,
+        corpus: str | None = None,
+    ) -> None:
+        self.corpus = corpus  # the sha256 of the corpus the vectors were computed from
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+        self.ids, self.langs, self.kinds = list(ids), list(langs), list(kinds)
+        self.sources, self.evidence = list(sources), list(evidence)
+        self.embedder = embedder
+
+    @classmethod
+    def load(cls, path: Path = VECTORS) -> QuestionBank | None:
+        """The bank in `path`, or None (logged) when it is missing or unreadable."""
+        if not path.exists():
+            logger.warning("no anticipated questions at %s (python -m bot.answering train)", path)
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(str(data["meta"]))
+                return cls(data["vectors"], data["ids"].tolist(), data["langs"].tolist(),
+                           data["kinds"].tolist(), data["sources"].tolist(),
+                           data["evidence"].tolist(), meta.get("embedder"),
+                           meta.get("corpus_sha256"))  # fmt: skip
+        except (OSError, ValueError, KeyError) as exc:
+            logger.warning("the anticipated questions in %s are unreadable (%s)", path, exc)
+            return None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def attach(self, chunks) -> AttachedBank:
+        """The bank tied to an index's chunks: each answerable item to the chunks of its source
+        that hold its evidence, and to their section in every version of the document."""
+        sections = SectionMap(chunks)
+        by_source: dict[str, list[tuple[int, str]]] = {}
+        for pos, chunk in enumerate(chunks):
+            by_source.setdefault(chunk.source, []).append((pos, normalized(chunk.text)))
+        pairs_item, pairs_chunk, item_section, answerable, missing = [], [], [], [], 0
+        unanswerable, item_pieces = [], []
+        for row, (kind, source, evidence) in enumerate(zip(self.kinds, self.sources, self.evidence, strict=True)):
+            if kind != "answer":
+                unanswerable.append(row)
+                continue
+            pieces = evidence_pieces(evidence)
+            found = [pos for pos, text in by_source.get(source, ()) if pieces and all(p in text for p in pieces)]
+            if not found:
+                missing += 1
+                continue
+            answerable.append(row)
+            item_pieces.append(tuple(pieces))
+            item_section.append(sections.of(found[0]))
+            for pos in found:
+                pairs_item.append(len(answerable) - 1)
+                pairs_chunk.append(pos)
+        if missing:
+            logger.warning("%d anticipated questions point to evidence no longer in the documents: "
+                           "left out", missing)  # fmt: skip
+        return AttachedBank(
+            self.vectors[answerable], np.array(pairs_item, dtype=np.int64),
+            np.array(pairs_chunk, dtype=np.int64), np.array(item_section, dtype=np.int64),
+            sections.chunk_sections, self.vectors[unanswerable], len(chunks), self, item_pieces,
+        )  # fmt: skip
+
+
+class SectionMap:
+    """A section id per chunk, the same for the parallel versions of a document (handbook.en and
+    handbook.es): sections are numbered in document order, and versions with the same number of
+    sections share the numbers; a document with no parallel version keeps its own."""
+
+    def __init__(self, chunks) -> None:
+        order: dict[str, list[str]] = {}
+        first: dict[tuple[str, str], int] = {}
+        for pos, chunk in enumerate(chunks):
+            key = (chunk.source, chunk.metadata.get("section", ""))
+            if key not in first:
+                first[key] = int(chunk.metadata.get("chunk_index", pos))
+                order.setdefault(chunk.source, []).append(key[1])
+        ordinal = {
+            (source, name): n
+            for source, names in order.items()
+            for n, name in enumerate(sorted(names, key=lambda s, src=source: first[(src, s)]))
+        }
+        counts: dict[str, set[int]] = {}
+        for chunk in chunks:
+            counts.setdefault(self._group(chunk), set()).add(len(order[chunk.source]))
+        ids: dict[tuple[str, int], int] = {}
+        self.chunk_sections = np.zeros(len(chunks), dtype=np.int64)
+        for pos, chunk in enumerate(chunks):
+            group = self._group(chunk)
+            shared = len(counts[group]) == 1  # every version has as many sections
+            key = (group if shared else chunk.source, ordinal[(chunk.source, chunk.metadata.get("section", ""))])
+            self.chunk_sections[pos] = ids.setdefault(key, len(ids))
+
+    @staticmethod
+    def _group(chunk) -> str:
+        return chunk.metadata.get("group") or chunk.source
+
+    def of(self, position: int) -> int:
+        return int(self.chunk_sections[position])
+
+
+class AttachedBank:
+    """The bank's signals for one index (see `BankScores`)."""
+
+    def __init__(
+        self, vectors, pair_item, pair_chunk, item_section, chunk_sections, near_misses, n_chunks,
+        source: QuestionBank,
+        item_pieces: list[tuple[str, ...]],
+    ) -> None:
+        self.source = source  # the bank this was attached from (attached again on a reload)
+        self.item_pieces = item_pieces
+        self.item_chunks: dict[int, list[int]] = {}
+        for item, pos in zip(pair_item.tolist(), pair_chunk.tolist(), strict=True):
+            self.item_chunks.setdefault(item, []).append(pos)
+        self.vectors = vectors
+        self.pair_item, self.pair_chunk = pair_item, pair_chunk
+        self.item_section = item_section
+        self.chunk_sections = chunk_sections
+        self.near_misses = near_misses
+        self.n_chunks = n_chunks
+        self.n_sections = int(chunk_sections.max()) + 1 if len(chunk_sections) else 0
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def scores(self, vector: np.ndarray) -> BankScores:
+        n = self.n_chunks
+        unit, section, vote = np.zeros(n), np.zeros(n), np.zeros(n)
+        if not len(self.vectors):
+            return BankScores(unit, section, vote, 0.0, 0.0)
+        q = np.asarray(vector, dtype=np.float32)
+        q = q / (float(np.linalg.norm(q)) or 1.0)
+        # einsum, not `@`: see bot/index, dense_search (BLAS threads slow the next embedding)
+        sims = np.einsum("ij,j->i", self.vectors, q).astype(np.float64)
+        np.maximum.at(unit, self.pair_chunk, sims[self.pair_item])
+        by_section = np.zeros(self.n_sections)
+        np.maximum.at(by_section, self.item_section, sims)
+        section = by_section[self.chunk_sections]
+        nearest = np.argsort(-sims)[:K]
+        weights = np.exp(TEMPERATURE * (sims[nearest] - sims[nearest[0]]))
+        section_vote = np.zeros(self.n_sections)
+        np.add.at(section_vote, self.item_section[nearest], weights / weights.sum())
+        vote = section_vote[self.chunk_sections]
+        near = float(np.einsum("ij,j->i", self.near_misses, q).max()) if len(self.near_misses) else 0.0
+        evidence: dict[int, list[tuple[str, ...]]] = {}
+        for item in nearest.tolist():
+            for pos in self.item_chunks.get(item, ()):
+                if self.item_pieces[item] not in evidence.setdefault(pos, []):
+                    evidence[pos].append(self.item_pieces[item])
+        return BankScores(unit, section, vote, float(sims.max()), near,
+                          {pos: tuple(found) for pos, found in evidence.items()})  # fmt: skip

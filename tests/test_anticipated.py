@@ -1,0 +1,118 @@
+"""Anticipated questions (`bot/anticipated`): the corpus points to what the documents say, the
+shipped vectors are that corpus's, and a question near an anticipated one finds its passage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.anticipated import (
+    CORPUS_DIR,
+    VECTORS,
+    QuestionBank,
+    SectionMap,
+    corpus_hash,
+    evidence_pieces,
+    normalized,
+    read_items,
+)
+from bot.index import Chunk
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+
+
+def chunk(source: str, section: str, text: str, index: int, group: str | None = None) -> Chunk:
+    meta = {"source": source, "section": section, "chunk_index": str(index), "group": group or source}
+    return Chunk(f"{source}#{index}", text, text, meta)
+
+
+def bank(rows: list[tuple[str, str, str, str, list[float]]]) -> QuestionBank:
+    """rows: (id, kind, source, evidence, vector)."""
+    return QuestionBank(
+        np.array([r[4] for r in rows], dtype=np.float32), [r[0] for r in rows],
+        ["en"] * len(rows), [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows],
+        "model",
+    )  # fmt: skip
+
+
+CHUNKS = [
+    chunk("h.en.md", "Housing", "Rooms are shared by two trainees. Quiet hours start at 23:00.", 0, "h"),
+    chunk("h.en.md", "Allowance", "The allowance is NT$20,000 a month, paid on the 5th.", 1, "h"),
+    chunk("h.es.md", "Alojamiento", "Las habitaciones son dobles. Silencio desde las 23:00.", 0, "h"),
+    chunk("h.es.md", "Beca", "La beca es de NT$20,000 al mes, pagada el día 5.", 1, "h"),
+    chunk("r.en.md", "Fees", "Need: Level 1 fee · Amount: NT$1,500", 0),
+]
+
+
+def test_parallel_versions_share_their_sections_and_other_documents_keep_their_own() -> None:
+    sections = SectionMap(CHUNKS).chunk_sections
+    assert sections[0] == sections[2] and sections[1] == sections[3]  # Housing = Alojamiento
+    assert len({sections[0], sections[1], sections[4]}) == 3
+
+
+def test_evidence_is_matched_folded_and_cell_by_cell_and_stale_items_are_left_out(caplog) -> None:
+    assert normalized("**Quiet**  hours   start") == "quiet hours start"
+    assert evidence_pieces("Level 1 fee | NT$1,500") == ["level 1 fee", "nt$1,500"]
+    attached = bank([
+        ("a", "answer", "h.en.md", "Quiet hours start at 23:00.", [1, 0, 0]),
+        ("b", "answer", "r.en.md", "Level 1 fee | NT$1,500", [0, 1, 0]),
+        ("c", "answer", "h.en.md", "Pets are welcome.", [0, 0, 1]),  # no longer in the documents
+        ("d", "unanswerable", "h.en.md", "", [0.6, 0.8, 0]),
+    ]).attach(CHUNKS)  # fmt: skip
+    assert len(attached) == 2
+    assert "1 anticipated questions point to evidence no longer in the documents" in caplog.text
+    assert attached.pair_chunk.tolist() == [0, 4]
+
+
+def test_a_question_near_an_anticipated_one_scores_its_passage_and_the_parallel_version() -> None:
+    attached = bank([
+        ("a", "answer", "h.en.md", "Quiet hours start at 23:00.", [1, 0, 0]),
+        ("b", "answer", "h.en.md", "paid on the 5th", [0, 1, 0]),
+        ("d", "unanswerable", "h.en.md", "", [0, 0, 1]),
+    ]).attach(CHUNKS)  # fmt: skip
+    scores = attached.scores(np.array([0.9, 0.1, 0.3]))
+    # the passage holding the evidence, and its section in both versions
+    assert scores.unit.argmax() == 0 and scores.unit[2] == 0.0
+    assert scores.section[0] == scores.section[2] == pytest.approx(scores.unit[0])
+    assert scores.vote[0] == scores.vote[2] > 0.9 > scores.vote[1]
+    assert scores.best == pytest.approx(scores.unit[0])
+    assert 0.0 < scores.best_unanswerable < scores.best
+
+
+# --- the corpus and the shipped files -------------------------------------------------------------
+
+
+def test_every_anticipated_answer_quotes_its_document_verbatim() -> None:
+    items = read_items(ROOT / CORPUS_DIR)
+    assert len(items) >= 2000
+    texts: dict[str, str] = {}
+    for item in items:
+        if item.kind != "answer":
+            continue
+        if item.source not in texts:
+            texts[item.source] = (KNOWLEDGE / item.source).read_text(encoding="utf-8")
+        assert item.evidence and item.evidence in texts[item.source], item.id
+    assert len({i.id for i in items}) == len(items)
+    for lang in ("es", "en", "zh-TW"):
+        assert sum(i.lang == lang for i in items) >= 500, lang
+
+
+def test_the_shipped_vectors_are_the_corpus_and_the_answering_model_was_trained_with_them() -> None:
+    shipped = QuestionBank.load(VECTORS)
+    assert shipped is not None
+    items = read_items(ROOT / CORPUS_DIR)
+    assert shipped.corpus == corpus_hash(ROOT / CORPUS_DIR)
+    assert shipped.ids == [i.id for i in items] and len(shipped.vectors) == len(items)
+    model = json.loads((ROOT / "bot" / "answering" / "model.json").read_text(encoding="utf-8"))
+    assert model["anticipated_sha256"] == shipped.corpus
+
+
+@pytest.mark.slow
+def test_the_running_assistant_searches_with_the_anticipated_questions(assistant) -> None:
+    assert assistant.retriever.bank is not None and len(assistant.retriever.bank) >= 1500
+    hits = assistant.retriever.search("¿cuánto nos pagan al mes de beca?", k=3, language="es")
+    assert hits[0].bank > 0.8 and hits[0].vote > 0.3
