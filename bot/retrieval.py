@@ -68,6 +68,7 @@ class Hit:
     bank: float = 0.0  # the best cosine of an anticipated question answered in this section
     vote: float = 0.0  # this section's share of the nearest anticipated questions' vote
     near_miss: float = 0.0  # the question's cosine to the closest anticipated near-miss
+    bank_best: float = 0.0  # ... and to the closest answerable anticipated question
     # the evidence of the nearest anticipated questions answered in this passage (normalized
     # pieces, nearest first): what a reply leads with
     evidence: tuple[tuple[str, ...], ...] = ()
@@ -154,6 +155,7 @@ class HybridRetriever:
             Hit(self.index.chunks[c.position], float(p), c.cosine, c.keywords, c.exact,
                 bank.section[c.position] if bank is not None else 0.0,
                 bank.vote[c.position] if bank is not None else 0.0, near_miss,
+                bank.best if bank is not None else 0.0,
                 bank.evidence.get(c.position, ()) if bank is not None else ())
             for c, p in zip(found, probabilities, strict=True)
         ]

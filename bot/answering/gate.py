@@ -36,6 +36,9 @@ GATE_FEATURES = (
     "bank_top",  # the best cosine of an anticipated question answered in the first passage's section
     "vote_top",  # that section's share of the nearest anticipated questions' vote
     "near_miss",  # the cosine of the closest anticipated near-miss (a question with no answer)
+    "bank_margin",  # the closest answerable anticipated question's cosine minus near_miss
+    "top_margin",  # the ranker's probability for the first passage minus the second's
+    "bank_agrees",  # the first passage's section holds the closest answerable anticipated question
 )
 
 
@@ -78,4 +81,7 @@ def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarra
         top.bank if top else 0.0,
         top.vote if top else 0.0,
         hits[0].near_miss if hits else 0.0,
+        (hits[0].bank_best - hits[0].near_miss) if hits else 0.0,
+        (top.score - second) if top else 0.0,
+        float(top is not None and top.bank > 0 and top.bank >= top.bank_best - 1e-9),
     ])  # fmt: skip
