@@ -750,7 +750,7 @@ def _names_sessions(query) -> bool:
     exam?" is a rules question, not a calendar one."""
     specific = (
         query.session_ids or query.dates or query.month or query.room or query.relative_days
-        or query.next or query.upcoming
+        or query.next or query.upcoming or query.deadline_dates or query.seats
     )
     return bool(specific or (query.level and CALENDAR_FIELDS & set(query.asks)))
 

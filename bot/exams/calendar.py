@@ -147,12 +147,19 @@ class ExamCalendar:
         if query.building:
             in_building = set(self.by_building(query.building))
             hits = [s for s in hits if s in in_building]
+        if query.seats:
+            hits = [s for s in hits if s.seats == query.seats]
+        if query.deadline_dates:
+            hits = [s for s in hits if any(d.matches(s.registration_deadline) for d in query.deadline_dates)]
         if query.dates or query.relative_days:
             days = {date.fromordinal(today.toordinal() + n) for n in query.relative_days}
             hits = [s for s in hits if s.date in days or any(d.matches(s.date) for d in query.dates)]
         elif query.month:
-            year, month = query.month
-            hits = [s for s in hits if s.date.month == month and (year is None or s.date.year == year)]
+            months = (query.month, *query.more_months)
+            hits = [s for s in hits if any(s.date.month == m and (y is None or s.date.year == y)
+                                           for y, m in months)]  # fmt: skip
+        elif query.deadline_dates or query.seats:
+            pass  # every session with that deadline or seat count, past ones too
         else:
             later = [s for s in hits if s.date >= today]
             if "deadline" in query.asks and not query.next:
@@ -176,7 +183,7 @@ class ExamCalendar:
                            as_of=as_of))
         if not hits:
             if not missing:
-                key = "exams.none_upcoming" if not (query.dates or query.month or query.relative_days) \
+                key = "exams.none_upcoming" if not (query.dates or query.month or query.relative_days or query.deadline_dates) \
                     else "exams.none_found"
                 lines.append(t(language, key, as_of=as_of))
             return CalendarAnswer(text="\n".join(lines), sessions=(), citations=(),

@@ -119,12 +119,15 @@ class ExamQuery:
     upcoming: bool = False  # plural "upcoming exams", "próximos exámenes", "接下來"
     asks: tuple[str, ...] = ()  # subset of FIELDS, in FIELDS order
     mentions_rules: bool = False  # the question also asks about fees, ID, refunds...
+    deadline_dates: tuple[DateSpec, ...] = ()  # dates named as a registration deadline
+    more_months: tuple[tuple[int | None, int], ...] = ()  # "March and April": April
+    seats: int | None = None  # a seat count asked as a filter ("sessions with 30 seats")
 
     @property
     def has_filters(self) -> bool:
         return bool(self.session_ids or self.level or self.dates or self.month or self.room
                     or self.building or self.session_language or self.part_of_day
-                    or self.relative_days)
+                    or self.relative_days or self.deadline_dates or self.seats)
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,8 @@ _RULES_WORDS = _rx(
     r"\blate\b", r"\bpass(?:ing)?\b", r"\bscores?\b", r"\bresults?\b", r"\bcertificates?\b",
     r"\beligib", r"\brequirements?\b", r"\bcheat", r"\bpenalt", r"\bpark", r"\bbus\b", r"\btrain\b",
     r"\btaxi\b", r"\blockers?\b", r"\btoilet", r"\baccommodation", r"\btransfer", r"\bcancel",
-    r"\btyphoon", r"\bwithdraw", r"\bappeal", r"\bretake", r"\brules?\b", r"\bpolicy\b",
+    r"\btyphoon", r"\bwithdraw", r"\bappeal", r"\bretake", r"\bresit", r"\bre-take", r"\brules?\b",
+    r"\bpolicy\b", r"volver a (?:presentar|hacer|tomar)", r"\brepetir\b", r"重考", r"再考", r"補考",
     r"\bcost(?:o|ar)\b", r"\bcuesta", r"\bprecio", r"\bpag(?:ar|o)\b", r"\bcuota", r"\btarifa",
     r"\breembolso", r"\bdevoluci[oó]n", r"cu[aá]nto (?:cuesta|es|pago|cobran|vale)",
     r"\bidentificaci[oó]n", r"\bpasaporte", r"\bllevar\b", r"\btraer\b", r"\bpermitid", r"\bprohibid",
@@ -193,3 +194,17 @@ _WHEN_WORDS = _rx(r"\bwhen\b", r"\buntil\b", r"\bcu[aá]ndo\b", r"\bhasta\b", r"
 _SEATS = _rx(r"\bseats?\b", r"\bcapacity\b", r"\bhow many (?:people|candidates|places|spots)\b",
              r"\bplaces\b", r"\bcupos?\b", r"\blugares\b", r"\basientos?\b", r"\bplazas\b",
              r"\bcapacidad\b", r"座位", r"名額", r"人數", r"容納", r"幾位", r"幾個位")
+
+# A date named as a registration deadline ("報名截止日是 2026-12-19", "deadline is March 6",
+# "fecha límite el 6 de marzo"): the sessions are looked up by their deadline, not their date.
+_DEADLINE_DATE = _rx(
+    r"(?:截止(?:日期?)?|報名期限|deadline|fecha l[ií]mite|plazo|registration closes?|"
+    r"inscripci[oó]n cierra|cierre de (?:la )?inscripci[oó]n)"
+    r"(?:\s*(?:是|為|在|:|\b(?:is|es|el|on|of|del?|de la)\b)){0,2}\s*(?P<date>(?:\d|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|ene|abr|ago|dic)[a-z]*\b)"
+    r"[^,;?？。，]{2,22})"
+)
+# A seat count asked as a filter ("sessions with 30 seats", "只有 30 個座位", "de 30 lugares")
+_SEAT_COUNT = _rx(
+    r"(?P<n1>\d{1,3})\s*(?:seats?|places|spots|asientos|lugares|cupos|plazas|個座位|個位子|位|名額|人)",
+    r"(?:seats?|asientos|lugares|cupos|座位|名額)\D{0,8}?(?P<n2>\d{1,3})\b",
+)

@@ -17,6 +17,7 @@ from bot.exams.patterns import (
     _CHECKIN_STRONG,
     _CHECKIN_WEAK,
     _CHINESE_WORDS,
+    _DEADLINE_DATE,
     _DEADLINE_STRONG,
     _DEADLINE_WEAK,
     _DURATION,
@@ -46,6 +47,7 @@ from bot.exams.patterns import (
     _ROOM_TIGHT_RE,
     _ROOM_WEAK,
     _RULES_WORDS,
+    _SEAT_COUNT,
     _SEATS,
     _SESSION_ID_RE,
     _SLASH_DATE_RE,
@@ -142,16 +144,61 @@ def _parse_dates(text: str, day_first: bool) -> tuple[list[DateSpec], str]:
 
 
 def _parse_month(text: str) -> tuple[tuple[int | None, int] | None, str]:
-    for m in _ZH_MONTH_RE.finditer(text):
+    months, text = _parse_months(text)
+    return (months[0] if months else None), text
+
+
+def _parse_months(text: str) -> tuple[list[tuple[int | None, int]], str]:
+    """Every month a question names, in order ("2027 年 3 月和 4 月", "in March or April"); a
+    month without a year takes the year named before it."""
+    found: list[tuple[int | None, int]] = []
+    for m in list(_ZH_MONTH_RE.finditer(text)):
         month = _zh_number(m[2])
         if month and 1 <= month <= 12:
-            return (_year(m[1]), month), _blank(text, m.span())
-    for m in _ES_MONTH_ONLY_RE.finditer(text):
-        return (_year(m[2]), _MONTHS_ES[m[1].lower()]), _blank(text, m.span())
-    for m in _EN_MONTH_ONLY_RE.finditer(text):
-        name, year = (m[1], m[2]) if m[1] else (m[3], m[4])
-        return (_year(year), _MONTHS_EN[name.lower()]), _blank(text, m.span())
-    return None, text
+            found.append((_year(m[1]), month))
+            text = _blank(text, m.span())
+    if not found:
+        for m in list(_ES_MONTH_ONLY_RE.finditer(text)):
+            found.append((_year(m[2]), _MONTHS_ES[m[1].lower()]))
+            text = _blank(text, m.span())
+        more = re.finditer(r"\b(?:y|o|e|u)\s+(" + "|".join(_MONTHS_ES) + r")\b", text, re.IGNORECASE)
+        for m in (list(more) if found else []):
+            found.append((None, _MONTHS_ES[m[1].lower()]))
+            text = _blank(text, m.span())
+    if not found:
+        for m in list(_EN_MONTH_ONLY_RE.finditer(text)):
+            name, year = (m[1], m[2]) if m[1] else (m[3], m[4])
+            found.append((_year(year), _MONTHS_EN[name.lower()]))
+            text = _blank(text, m.span())
+        more = re.finditer(r"\b(?:and|or|&)\s+(" + "|".join(_MONTHS_EN) + r")\b", text, re.IGNORECASE)
+        for m in (list(more) if found else []):
+            found.append((None, _MONTHS_EN[m[1].lower()]))
+            text = _blank(text, m.span())
+    year = None
+    months = []
+    for y, month in found:
+        year = y or year
+        if (year, month) not in months:
+            months.append((year, month))
+    return months, text
+
+
+def _deadline_dates(text: str, day_first: bool) -> list[DateSpec]:
+    """The dates a question names as a registration deadline ("截止日是 2026-12-19")."""
+    found: list[DateSpec] = []
+    for m in _DEADLINE_DATE.finditer(text):
+        for spec in _parse_dates(m["date"], day_first)[0]:
+            if spec not in found:
+                found.append(spec)
+    return found
+
+
+def _seat_count(text: str) -> int | None:
+    m = _SEAT_COUNT.search(text)
+    if not m:
+        return None
+    value = int(m["n1"] or m["n2"])
+    return value if 1 <= value <= 500 else None
 
 
 def _parse_level(text: str) -> int | None:
@@ -215,10 +262,14 @@ def parse_exam_question(
 
     level = _parse_level(work)
     day_first = language == "es" or (language is None and _looks_spanish(norm))
+    deadline_dates = _deadline_dates(work, day_first)
     dates, work = _parse_dates(work, day_first)
-    month = None
-    if not dates:
-        month, work = _parse_month(work)
+    dates = [d for d in dates if d not in deadline_dates]
+    month, more_months = None, []
+    if not dates and not deadline_dates:
+        months, work = _parse_months(work)
+        month, more_months = (months[0], months[1:]) if months else (None, [])
+    seats = _seat_count(work)
 
     english, chinese = bool(_ENGLISH_WORDS.search(work)), bool(_CHINESE_WORDS.search(work))
     session_language = "en" if english and not chinese else "zh-TW" if chinese and not english else None
@@ -284,7 +335,7 @@ def parse_exam_question(
     certification = bool(ids or level or room and exam_word or _CERT_WORDS.search(work))
     if follow_up and not ids:
         named = bool(level or session_language or dates or month or relative_days or part_of_day
-                     or room or building)  # fmt: skip
+                     or room or building or deadline_dates or seats)  # fmt: skip
         if program_exam and not certification or not (asks or named or next_intent or upcoming):
             return None
     elif not ids:
@@ -292,7 +343,8 @@ def parse_exam_question(
             return None  # a module / Chinese-course exam of the training program
         if not (exam_word or level or "deadline" in strong or room and strong - {"room"}):
             return None
-        when_filters = bool(dates or month or relative_days or part_of_day or room or building)
+        when_filters = bool(dates or month or relative_days or part_of_day or room or building
+                            or deadline_dates or seats)  # fmt: skip
         if not (asks or next_intent or upcoming or listing or when_filters):
             return None
         filters = bool(level or session_language or when_filters)
@@ -309,4 +361,6 @@ def parse_exam_question(
         part_of_day=None if ids else part_of_day, relative_days=() if ids else relative_days,
         next=next_intent, upcoming=upcoming,
         asks=tuple(f for f in FIELDS if f in asks), mentions_rules=rules,
+        deadline_dates=() if ids else tuple(deadline_dates), more_months=tuple(more_months),
+        seats=None if ids else seats,
     )
