@@ -173,7 +173,7 @@ class Assistant:
         )
 
         name = getattr(embedder, "name", None)
-        bank = attach_bank(QuestionBank.load(), name, index)
+        bank = attach_bank(QuestionBank.load(), name, index, embedder)
         ranker, gate = usable_answering_model(index, *load_answering_model(name), bank)
         retriever = HybridRetriever(index, embedder, ranker=ranker, bank=bank)
         return cls(
@@ -193,7 +193,7 @@ class Assistant:
         ranker, gate = getattr(old, "ranker", None), self.gate
         bank = getattr(old, "bank", None)
         if bank is not None:  # the same anticipated questions, tied to the new index's chunks
-            bank = attach_bank(bank.source, getattr(old.embedder, "name", None), index)
+            bank = attach_bank(bank.source, getattr(old.embedder, "name", None), index, old.embedder)
         if ranker is not None:  # the gate reads the ranker: both stay, or both go
             ranker, gate = usable_answering_model(index, ranker, gate, bank)
         retriever = HybridRetriever(
@@ -332,12 +332,26 @@ class Assistant:
         )
         if leaning != STRONG and use_expanded and not _continues(expanded, earlier):
             use_expanded = False  # a question of its own that the earlier topic only seems to answer
-        if leaning == NONE and use_expanded and not _holds_own_words(expanded, search_text, terms, rare):
+        if leaning == NONE and use_expanded and not self._holds_own_words(expanded, search_text, lang, terms, rare):
             use_expanded = False  # "¿me pasas el celular del profesor Wang?" after the laundry hours
         if not use_expanded:
             return self._with_llm(alone, search_text, lang, search_lang, vector)
         expanded = self._with_llm(expanded, expanded_text, lang, search_lang, None, prior=prior)
         return self._carried(expanded, earlier, lang, terms) if expanded.answered else expanded
+
+    def _holds_own_words(
+        self, record: AnswerRecord, question: str, lang: str, carried: list[str], rare
+    ) -> bool:
+        """Whether a reply read with the earlier topic mentions at least half of the message's
+        own topic words (when it has any, and the reply quotes a passage in the message's
+        language): a message with no sign of being a follow-up, most of whose words the reply
+        never mentions, was answered by the carried words alone."""
+        carried_set = set(carried)
+        own = {t for t in tokenize(question) if t not in carried_set and (rare is None or rare(t))}
+        said = record.body or record.answer
+        if not own or self.detector.detect(said) not in (lang, None):
+            return True  # nothing of its own, or a passage in another language: no words to compare
+        return 2 * len(own & set(tokenize(said))) >= len(own)
 
     def _with_llm(self, record: AnswerRecord, text: str, lang: str, search_lang: str, vector,
                   **kwargs) -> AnswerRecord:  # fmt: skip
@@ -571,7 +585,7 @@ class Assistant:
     ) -> AnswerRecord:  # fmt: skip
         draft, signals = self.draft_answer(question, lang, search_lang, vector)
         if self.gate is not None:
-            score, threshold = float(self.gate.probability(signals)), self.gate.threshold
+            score, threshold = self.gate.decide(signals, not draft.hits or draft.hits[0].covered)
         else:  # no trained gate: the hand-weighted score and the configured threshold
             score, threshold = float(signals[HAND_SCORE]), self.settings.answer_threshold
         if prior and draft.hits and _section_of(draft.hits[0]) in prior:
@@ -699,17 +713,6 @@ def _continues(record: AnswerRecord, earlier: Turn) -> bool:
     first = record.sources[0]
     return (first.source, first.section) in set(earlier.sources)
 
-def _holds_own_words(record: AnswerRecord, question: str, carried: list[str], rare) -> bool:
-    """Whether a reply read with the earlier topic mentions at least half of the message's own
-    topic words (when it has any): a message with no sign of being a follow-up, most of whose
-    words the reply never mentions, was answered by the carried words alone."""
-    own = set(t for t in tokenize(question) if t not in set(carried) and (rare is None or rare(t)))
-    if not own:
-        return True
-    said = set(tokenize(record.body or record.answer))
-    return 2 * len(own & said) >= len(own)
-
-
 def _mixed(text: str) -> bool:
     """Chinese characters inside a Spanish or English sentence ("¿y el de 請勿進入?")."""
     return has_han(text) and bool(re.search(r"[A-Za-zÀ-ÿ]{2,}", text)) and han_ratio(text) < 0.6
@@ -783,22 +786,25 @@ def load_answering_model(embedder_name: str | None, path: Path | None = None):
         )
         return None, None
     try:
-        return PassageRanker.from_dict(data["ranker"]), AnswerGate.from_dict(data["gate"])
+        ranker = PassageRanker.from_dict(data["ranker"])
+        ranker.anticipated = data.get("anticipated_sha256")  # checked against the bank in use
+        return ranker, AnswerGate.from_dict(data["gate"])
     except (KeyError, TypeError, ValueError) as exc:
         logger.warning("the answering model in %s does not fit this code (%s): hand-weighted "
                        "ranking and gate (retrain: python -m bot.answering train)", path, exc)  # fmt: skip
         return None, None
 
-def attach_bank(bank, embedder_name: str | None, index):
+def attach_bank(bank, embedder_name: str | None, index, embedder=None):
     """The anticipated questions tied to the index's chunks, or None (logged) when there are none
-    or they were embedded with another model (their cosines would mean nothing)."""
+    or they were embedded with another model (their cosines would mean nothing). `embedder`
+    embeds the questions of sections they do not cover (approved FAQs)."""
     if bank is None:
         return None
     if bank.embedder != embedder_name:
         logger.warning("the anticipated questions were embedded with %s, not %s: not used "
                        "(python -m bot.answering train)", bank.embedder, embedder_name)  # fmt: skip
         return None
-    return bank.attach(index.chunks)
+    return bank.attach(index.chunks, embedder)
 
 
 def usable_answering_model(index, ranker, gate, bank=None):
@@ -809,6 +815,10 @@ def usable_answering_model(index, ranker, gate, bank=None):
         return None, None
     if bank is None:
         logger.warning("no anticipated questions for this index: hand-weighted ranking and gate")
+        return None, None
+    if getattr(ranker, "anticipated", None) != getattr(bank.source, "corpus", None):
+        logger.warning("the answering model was trained with other anticipated questions: "
+                       "hand-weighted ranking and gate (python -m bot.answering train)")  # fmt: skip
         return None, None
     if index.vectors is None or index.sentence_vectors is None:
         logger.warning(

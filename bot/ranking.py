@@ -171,6 +171,8 @@ def candidates(
         by_bank = np.arange(n)
     rank_bank = np.empty(n, dtype=np.int64)
     rank_bank[by_bank] = np.arange(n)
+    # a passage no anticipated question points to has no rank among them (as `fused_rank`: 40)
+    rank_bank[(bank_section <= 0) & (bank_unit <= 0)] = 40
     types = answer_types(question)
     zh = float(language == "zh-TW")
     out = []

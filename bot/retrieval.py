@@ -72,6 +72,7 @@ class Hit:
     # the evidence of the nearest anticipated questions answered in this passage (normalized
     # pieces, nearest first): what a reply leads with
     evidence: tuple[tuple[str, ...], ...] = ()
+    covered: bool = True  # the anticipated questions of the corpus speak of this passage's section
 
 def identifiers(text: str) -> list[str]:
     """Exact identifiers named in a question, upper-cased ("sc-2703-02" -> "SC-2703-02")."""
@@ -156,7 +157,8 @@ class HybridRetriever:
                 bank.section[c.position] if bank is not None else 0.0,
                 bank.vote[c.position] if bank is not None else 0.0, near_miss,
                 bank.best if bank is not None else 0.0,
-                bank.evidence.get(c.position, ()) if bank is not None else ())
+                bank.evidence.get(c.position, ()) if bank is not None else (),
+                bool(bank.covered[c.position]) if bank is not None and bank.covered is not None else True)
             for c, p in zip(found, probabilities, strict=True)
         ]
         hits.sort(key=lambda h: (h.exact, h.score), reverse=True)

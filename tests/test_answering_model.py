@@ -138,9 +138,12 @@ def test_the_learned_parts_are_left_out_when_the_index_lacks_their_inputs() -> N
 
     ranker, gate = load_answering_model(DEFAULT_EMBEDDING_MODEL)
     complete = SimpleNamespace(vectors=np.zeros((1, 2)), sentence_vectors=(np.zeros((1, 2)), np.zeros(1)))
-    bank = object()
+    bank = SimpleNamespace(source=SimpleNamespace(corpus=ranker.anticipated))
     assert usable_answering_model(complete, ranker, gate, bank) == (ranker, gate)
     assert usable_answering_model(complete, ranker, gate, None) == (None, None)
+    # anticipated questions other than those the model was trained with: their signals differ
+    other_bank = SimpleNamespace(source=SimpleNamespace(corpus="another corpus"))
+    assert usable_answering_model(complete, ranker, gate, other_bank) == (None, None)
     no_sentences = SimpleNamespace(vectors=np.zeros((1, 2)), sentence_vectors=None)
     assert usable_answering_model(no_sentences, ranker, gate, bank) == (None, None)
     too_large = SimpleNamespace(vectors=None, sentence_vectors=None)

@@ -116,3 +116,59 @@ def test_the_running_assistant_searches_with_the_anticipated_questions(assistant
     assert assistant.retriever.bank is not None and len(assistant.retriever.bank) >= 1500
     hits = assistant.retriever.search("¿cuánto nos pagan al mes de beca?", k=3, language="es")
     assert hits[0].bank > 0.8 and hits[0].vote > 0.3
+
+
+class FakeEmbedder:
+    """Embeds a text to a fixed direction by its first word (enough to tell the items apart)."""
+
+    name = "model"
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.array([0.0, 0.0, 1.0]) if "pool" in text.lower() or "alberca" in text else np.ones(3)
+
+
+def test_an_approved_faq_the_corpus_never_saw_is_searched_by_its_own_questions() -> None:
+    """A section no anticipated question points to, whose heading is a question (how the desk's
+    approved FAQs are written), gets its heading and its other wordings as items; the gate then
+    judges it without the bank's signals (`covered` is False there)."""
+    learned = chunk("learned/faq-1.en.md", "Is there a swimming pool?",
+                    "Also asked as: «¿Hay alberca en el campus?»\nNo, there is no pool.", 0)  # fmt: skip
+    chunks = [*CHUNKS, learned]
+    attached = bank([("a", "answer", "h.en.md", "Quiet hours start at 23:00.", [1, 0, 0])]).attach(
+        chunks, FakeEmbedder()
+    )
+    assert len(attached) == 3  # the corpus item, the heading and its other wording
+    scores = attached.scores(np.array([0.0, 0.0, 1.0]))
+    assert scores.unit.argmax() == len(chunks) - 1 and scores.vote[-1] > 0.9
+    assert attached.covered.tolist() == [True, False, True, False, False, False]
+    assert scores.evidence.get(len(chunks) - 1) is None  # a heading names no sentence to lead with
+    # without an embedder (the corpus alone), the section stays unsearched by questions
+    assert len(bank([("a", "answer", "h.en.md", "Quiet hours start at 23:00.", [1, 0, 0])]).attach(chunks)) == 1
+
+
+def test_an_unreadable_or_inconsistent_vector_file_is_no_bank(tmp_path, caplog) -> None:
+    broken = tmp_path / "questions.npz"
+    broken.write_bytes(b"PK\x03\x04 not a zip")
+    assert QuestionBank.load(broken) is None
+    np.savez(broken, vectors=np.zeros((2, 3)), ids=np.array(["a"]), langs=np.array(["en"]),
+             kinds=np.array(["answer"]), sources=np.array(["x"]), evidence=np.array(["y"]),
+             meta=np.array(json.dumps({"embedder": "model"})))  # fmt: skip
+    assert QuestionBank.load(broken) is None
+    assert "unreadable" in caplog.text
+    assert QuestionBank.load(tmp_path / "missing.npz") is None
+
+
+def test_the_gate_judges_an_uncovered_passage_without_the_banks_signals() -> None:
+    from bot.answering.gate import GATE_FEATURES, PLAIN_FEATURES, AnswerGate
+
+    n = len(GATE_FEATURES)
+    plain = AnswerGate(np.zeros(len(PLAIN_FEATURES)), 2.0, np.zeros(len(PLAIN_FEATURES)),
+                       np.ones(len(PLAIN_FEATURES)), 0.6, PLAIN_FEATURES)  # fmt: skip
+    weights = np.zeros(n)
+    weights[GATE_FEATURES.index("near_miss")] = -10.0  # a near-miss close by sinks it
+    full = AnswerGate(weights, 0.0, np.zeros(n), np.ones(n), 0.7, GATE_FEATURES, plain)
+    signals = np.zeros(n)
+    signals[GATE_FEATURES.index("near_miss")] = 0.9
+    assert full.decide(signals, covered=True)[0] < 0.01
+    probability, threshold = full.decide(signals, covered=False)
+    assert probability == pytest.approx(1 / (1 + np.exp(-2.0))) and threshold == 0.6

@@ -369,3 +369,23 @@ def test_answer_open_for_registration(cal):
     answer = cal.answer(parse_exam_question("Which sessions are open for registration?"), "en", date(2027, 3, 21))
     assert ids(answer.sessions)[0] == "SC-2704-02"  # SC-2704-01 closed on March 20
     assert "registration deadline Saturday, March 27, 2027" in answer.text
+
+
+@pytest.mark.parametrize("question,ids", [
+    ("報名截止日是 2026-12-19 的是哪一場考試？", ["SC-2701-01"]),
+    ("which exam has its registration deadline on December 19?", ["SC-2701-01"]),
+    ("¿qué examen tiene fecha límite el 19 de diciembre?", ["SC-2701-01"]),
+    ("CC302 教室在 2027 年 3 月和 4 月有哪些場次？", ["SC-2703-03", "SC-2704-03"]),
+    ("which sessions only have 30 seats?", ["SC-2701-02", "SC-2704-01", "SC-2705-03"]),
+])  # fmt: skip
+def test_the_calendar_answers_by_deadline_by_several_months_and_by_seats(question, ids):
+    calendar = ExamCalendar.load(CSV)
+    query = parse_exam_question(question)
+    hits, _ = calendar.find(query, date(2026, 10, 15))
+    assert [s.session_id for s in hits] == ids
+
+
+def test_a_date_of_the_exam_is_not_read_as_a_deadline_and_a_retake_is_a_rules_question():
+    query = parse_exam_question("What is the registration deadline for the Level 2 exam on 2026-12-19?")
+    assert query.dates and not query.deadline_dates and "deadline" in query.asks
+    assert parse_exam_question("第一級沒過的話，多久之後可以再考？要重新繳全額嗎？") is None

@@ -37,11 +37,17 @@ def main(argv: list[str] | None = None) -> int:
     name = getattr(retriever.embedder, "name", None)
     bank = QuestionBank.load() if VECTORS.exists() else None
     if args.without_anticipated:
+        if args.out == MODEL_PATH:
+            parser.error("--without-anticipated measures: write it elsewhere (--out)")
         bank = None
     elif bank is None or bank.embedder != name or bank.corpus != corpus_hash(args.anticipated):
-        build(read_items(args.anticipated), retriever.embedder, VECTORS, args.anticipated)
-        bank = QuestionBank.load()
-    retriever.bank = attach_bank(bank, name, retriever.index)
+        items = read_items(args.anticipated)
+        if not items:
+            parser.error(f"no anticipated questions in {args.anticipated} (run from the repository)")
+        vectors = VECTORS if args.out == MODEL_PATH else args.out.with_name("questions.npz")
+        build(items, retriever.embedder, vectors, args.anticipated)
+        bank = QuestionBank.load(vectors)
+    retriever.bank = attach_bank(bank, name, retriever.index, retriever.embedder)
     meta = train(assistant, args.corpus, args.out)
     print(json.dumps(meta["cross_validation"], indent=2))
     return 0

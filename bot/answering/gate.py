@@ -42,18 +42,44 @@ GATE_FEATURES = (
 )
 
 
-class AnswerGate(Logistic):
-    """P(the composed reply is right) over GATE_FEATURES, and the threshold to answer at."""
+# The signals of the anticipated questions: a passage whose section they do not speak of (an FAQ
+# approved on the desk after they were written) is judged by a gate trained without them.
+BANK_SIGNALS = ("bank_top", "vote_top", "near_miss", "bank_margin", "bank_agrees")
+PLAIN_FEATURES = tuple(f for f in GATE_FEATURES if f not in BANK_SIGNALS)
 
-    def __init__(self, weights, bias: float, mean, scale, threshold: float = 0.5) -> None:
+
+class AnswerGate(Logistic):
+    """P(the composed reply is right) over GATE_FEATURES (or the subset `features`), and the
+    threshold to answer at. `plain`: the gate without the anticipated questions' signals, for
+    passages they do not cover."""
+
+    def __init__(
+        self, weights, bias: float, mean, scale, threshold: float = 0.5,
+        features: tuple[str, ...] = GATE_FEATURES, plain: AnswerGate | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(weights, bias, mean, scale)
         self.threshold = float(threshold)
+        self.features = tuple(features)
+        self.columns = np.array([GATE_FEATURES.index(f) for f in self.features])
+        self.plain = plain
 
     @classmethod
     def from_dict(cls, data: dict) -> AnswerGate:
-        if tuple(data["features"]) != GATE_FEATURES:
+        features = tuple(data["features"])
+        if features not in (GATE_FEATURES, PLAIN_FEATURES):
             raise ValueError("the answer gate was trained on other signals; retrain it")
-        return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"])
+        plain = cls.from_dict(data["plain"]) if data.get("plain") else None
+        return cls(data["weights"], data["bias"], data["mean"], data["scale"], data["threshold"],
+                   features, plain)  # fmt: skip
+
+    def probability(self, features: np.ndarray):
+        """Over the full signal vector(s) (GATE_FEATURES); the gate reads its own columns."""
+        return super().probability(np.asarray(features)[..., self.columns])
+
+    def decide(self, signals: np.ndarray, covered: bool) -> tuple[float, float]:
+        """(probability, threshold): this gate's, or the plain one's for an uncovered passage."""
+        gate = self if covered or self.plain is None else self.plain
+        return float(gate.probability(signals)), gate.threshold
 
 
 def signals(question: str, language: str, hits, chosen, vocabulary) -> np.ndarray:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answering.gate import GATE_FEATURES, AnswerGate
+from bot.answering.gate import GATE_FEATURES, PLAIN_FEATURES, AnswerGate
 from bot.evaluation import has_fact
 from bot.informal import search_text
 from bot.ranking import FEATURES, PassageRanker
@@ -110,7 +110,17 @@ def train(assistant, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> dict:
         gate = AnswerGate.fit(x_gate[fold != k], gate_labels[fold != k], GATE_C)
         oof[fold == k] = gate.probability(x_gate[fold == k])
     threshold, figures = choose_threshold(oof, gate_labels, answerable)
-    final_gate = AnswerGate.fit(x_gate, gate_labels, GATE_C, threshold=threshold)
+    # the plain gate (no anticipated questions' signals), for passages they do not cover
+    columns = [GATE_FEATURES.index(f) for f in PLAIN_FEATURES]
+    oof_plain = np.zeros(len(prepared))
+    for k in range(FOLDS):
+        gate = AnswerGate.fit(x_gate[fold != k][:, columns], gate_labels[fold != k], GATE_C,
+                              features=PLAIN_FEATURES)  # fmt: skip
+        oof_plain[fold == k] = gate.probability(x_gate[fold == k])
+    plain_threshold, plain_figures = choose_threshold(oof_plain, gate_labels, answerable)
+    plain = AnswerGate.fit(x_gate[:, columns], gate_labels, GATE_C, threshold=plain_threshold,
+                           features=PLAIN_FEATURES)  # fmt: skip
+    final_gate = AnswerGate.fit(x_gate, gate_labels, GATE_C, threshold=threshold, plain=plain)
     answered_ranks = ranks[answerable]
     meta = {
         "corpus": str(corpus),
@@ -123,12 +133,14 @@ def train(assistant, corpus: Path = CORPUS, out: Path = MODEL_PATH) -> dict:
         "gate": {
             **final_gate.to_dict(GATE_FEATURES), "C": GATE_C, "threshold": threshold,
             "wrong_cost": WRONG_COST,
+            "plain": {**plain.to_dict(PLAIN_FEATURES), "threshold": plain_threshold},
         },  # fmt: skip
         "cross_validation": {
             "questions": len(prepared), "answerable": int(answerable.sum()),
             "answer_in_first_passage": float(np.mean(answered_ranks < 1)),
             "answer_in_first_three": float(np.mean(answered_ranks < 3)),
             **figures,
+            "plain_gate": {k: v for k, v in plain_figures.items() if k != "curve"},
         },  # fmt: skip
     }
     out.write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

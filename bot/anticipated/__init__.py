@@ -23,6 +23,7 @@ import hashlib
 import json
 import logging
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,9 @@ KINDS = ("answer", "unanswerable")
 # The soft vote: the K nearest anticipated questions, weighted exp(TEMPERATURE * (cosine - best)).
 K = 10
 TEMPERATURE = 30.0
+# Fewer than this share of the answerable questions still pointing to the documents: logged as
+# an error (the documents were rewritten; the ranking reads a bank that no longer fits them).
+MIN_ATTACHED = 0.8
 _MARKUP = re.compile(r"[*`]+")
 _SPACE = re.compile(r"\s+")
 _NUMBERED = re.compile(r"^(?:\d+[.)]|-)\s+")
@@ -122,6 +126,8 @@ class BankScores:
     # chunk position -> the evidence (normalized pieces) of the nearest anticipated questions
     # answered in it, nearest first: the sentence or row a reply should lead with
     evidence: dict[int, tuple[tuple[str, ...], ...]] = field(default_factory=dict)
+    # per chunk position: its section has questions of the corpus (see `AttachedBank.covered`)
+    covered: np.ndarray | None = None
 
 
 class QuestionBank:
@@ -135,6 +141,9 @@ class QuestionBank:
         self.vectors = np.asarray(vectors, dtype=np.float32)
         self.ids, self.langs, self.kinds = list(ids), list(langs), list(kinds)
         self.sources, self.evidence = list(sources), list(evidence)
+        columns = (self.ids, self.langs, self.kinds, self.sources, self.evidence)
+        if any(len(c) != len(self.vectors) for c in columns):
+            raise ValueError("the anticipated questions' arrays differ in length")
         self.embedder = embedder
 
     @classmethod
@@ -144,22 +153,24 @@ class QuestionBank:
             logger.warning("no anticipated questions at %s (python -m bot.answering train)", path)
             return None
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with path.open("rb") as handle, np.load(handle, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
                 return cls(data["vectors"], data["ids"].tolist(), data["langs"].tolist(),
                            data["kinds"].tolist(), data["sources"].tolist(),
                            data["evidence"].tolist(), meta.get("embedder"),
                            meta.get("corpus_sha256"))  # fmt: skip
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             logger.warning("the anticipated questions in %s are unreadable (%s)", path, exc)
             return None
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def attach(self, chunks) -> AttachedBank:
+    def attach(self, chunks, embedder=None) -> AttachedBank:
         """The bank tied to an index's chunks: each answerable item to the chunks of its source
-        that hold its evidence, and to their section in every version of the document."""
+        that hold its evidence, and to their section in every version of the document. With an
+        `embedder`, a section no item points to whose heading is a question (an FAQ approved on
+        the desk, `knowledge/learned/`) gets that question and its other wordings as items."""
         sections = SectionMap(chunks)
         by_source: dict[str, list[tuple[int, str]]] = {}
         for pos, chunk in enumerate(chunks):
@@ -184,11 +195,54 @@ class QuestionBank:
         if missing:
             logger.warning("%d anticipated questions point to evidence no longer in the documents: "
                            "left out", missing)  # fmt: skip
+        if answerable and len(answerable) < MIN_ATTACHED * sum(k == "answer" for k in self.kinds):
+            logger.error("only %d of the anticipated questions still point to the documents: "
+                         "retrain (python -m bot.answering train)", len(answerable))  # fmt: skip
+        covered = set(item_section)
+        vectors = [self.vectors[answerable]]
+        for questions, positions in _question_headings(chunks, sections, covered) if embedder else ():
+            from bot.informal import search_text
+
+            for question, language in questions:
+                vector = np.asarray(embedder.embed_query(search_text(question, language)), np.float32)
+                vectors.append((vector / (float(np.linalg.norm(vector)) or 1.0))[None, :])
+                item_pieces.append(())
+                item_section.append(sections.of(positions[0]))
+                for pos in positions:
+                    pairs_item.append(len(item_pieces) - 1)
+                    pairs_chunk.append(pos)
         return AttachedBank(
-            self.vectors[answerable], np.array(pairs_item, dtype=np.int64),
+            np.concatenate(vectors), np.array(pairs_item, dtype=np.int64),
             np.array(pairs_chunk, dtype=np.int64), np.array(item_section, dtype=np.int64),
             sections.chunk_sections, self.vectors[unanswerable], len(chunks), self, item_pieces,
+            np.isin(sections.chunk_sections, sorted(covered)),
         )  # fmt: skip
+
+
+_QUOTED = re.compile(r"«([^»]{3,300})»")
+_QUESTION_END = re.compile(r"[?？]\s*$")
+
+
+def _question_headings(chunks, sections: SectionMap, covered: set[int]):
+    """(the questions, the chunk positions) of each section no anticipated question points to
+    whose heading is a question: the heading, and the wordings quoted on an "Also asked as:"
+    line (how `bot.learning.publish` writes an approved FAQ)."""
+    by_section: dict[int, list[int]] = {}
+    for pos in range(len(chunks)):
+        section = sections.of(pos)
+        if section not in covered:
+            by_section.setdefault(section, []).append(pos)
+    for positions in by_section.values():
+        first = chunks[positions[0]]
+        heading = first.metadata.get("section", "").split(" › ")[-1].strip()
+        if not _QUESTION_END.search(heading):
+            continue
+        language = first.metadata.get("language", "en")
+        questions = [(heading, language)]
+        lines = first.text.split("\n")
+        if lines and ":" in lines[0]:
+            questions += [(q.strip(), language) for q in _QUOTED.findall(lines[0])]
+        yield questions, positions
 
 
 class SectionMap:
@@ -235,8 +289,12 @@ class AttachedBank:
         self, vectors, pair_item, pair_chunk, item_section, chunk_sections, near_misses, n_chunks,
         source: QuestionBank,
         item_pieces: list[tuple[str, ...]],
+        covered: np.ndarray | None = None,
     ) -> None:
         self.source = source  # the bank this was attached from (attached again on a reload)
+        # per chunk: its section has questions of the corpus (not only its own heading); where
+        # it has none, the answer gate judges without the bank's signals
+        self.covered = covered if covered is not None else np.ones(n_chunks, dtype=bool)
         self.item_pieces = item_pieces
         self.item_chunks: dict[int, list[int]] = {}
         for item, pos in zip(pair_item.tolist(), pair_chunk.tolist(), strict=True):
@@ -256,7 +314,7 @@ class AttachedBank:
         n = self.n_chunks
         unit, section, vote = np.zeros(n), np.zeros(n), np.zeros(n)
         if not len(self.vectors):
-            return BankScores(unit, section, vote, 0.0, 0.0)
+            return BankScores(unit, section, vote, 0.0, 0.0, covered=self.covered)
         q = np.asarray(vector, dtype=np.float32)
         q = q / (float(np.linalg.norm(q)) or 1.0)
         # einsum, not `@`: see bot/index, dense_search (BLAS threads slow the next embedding)
@@ -273,8 +331,10 @@ class AttachedBank:
         near = float(np.einsum("ij,j->i", self.near_misses, q).max()) if len(self.near_misses) else 0.0
         evidence: dict[int, list[tuple[str, ...]]] = {}
         for item in nearest.tolist():
+            if not self.item_pieces[item]:
+                continue  # a heading's question: no sentence to lead with
             for pos in self.item_chunks.get(item, ()):
                 if self.item_pieces[item] not in evidence.setdefault(pos, []):
                     evidence[pos].append(self.item_pieces[item])
         return BankScores(unit, section, vote, float(sims.max()), near,
-                          {pos: tuple(found) for pos, found in evidence.items()})  # fmt: skip
+                          {pos: tuple(found) for pos, found in evidence.items()}, self.covered)  # fmt: skip
