@@ -48,10 +48,16 @@ CHUNKS = [
 ]
 
 
-def test_parallel_versions_share_their_sections_and_other_documents_keep_their_own() -> None:
+def test_parallel_versions_share_their_sections_and_other_documents_keep_their_own(caplog) -> None:
     sections = SectionMap(CHUNKS).chunk_sections
     assert sections[0] == sections[2] and sections[1] == sections[3]  # Housing = Alojamiento
     assert len({sections[0], sections[1], sections[4]}) == 3
+    assert "sections" not in caplog.text
+    # a version with one more heading cannot be matched by order: each keeps its own, logged
+    extra = chunk("h.es.md", "Mascotas", "No se permiten mascotas.", 2, "h")
+    sections = SectionMap([*CHUNKS, extra]).chunk_sections
+    assert sections[0] != sections[2]
+    assert "the versions of h have [2, 3] sections" in caplog.text
 
 
 def test_evidence_is_matched_folded_and_cell_by_cell_and_stale_items_are_left_out(caplog) -> None:

@@ -266,6 +266,10 @@ class SectionMap:
         counts: dict[str, set[int]] = {}
         for chunk in chunks:
             counts.setdefault(self._group(chunk), set()).add(len(order[chunk.source]))
+        for group, numbers in sorted(counts.items()):
+            if len(numbers) > 1:  # the versions' headings differ: each keeps its own sections
+                logger.warning("the versions of %s have %s sections: their anticipated questions "
+                               "are not shared between them", group, sorted(numbers))  # fmt: skip
         ids: dict[tuple[str, int], int] = {}
         self.chunk_sections = np.zeros(len(chunks), dtype=np.int64)
         for pos, chunk in enumerate(chunks):
