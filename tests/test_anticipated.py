@@ -71,6 +71,7 @@ def test_evidence_is_matched_folded_and_cell_by_cell_and_stale_items_are_left_ou
     ]).attach(CHUNKS)  # fmt: skip
     assert len(attached) == 2
     assert "1 anticipated questions point to evidence no longer in the documents" in caplog.text
+    assert "retrain" in caplog.text  # 2 of 3 answerable items left: below the share that fits
     assert attached.pair_chunk.tolist() == [0, 4]
 
 

@@ -195,7 +195,7 @@ class QuestionBank:
         if missing:
             logger.warning("%d anticipated questions point to evidence no longer in the documents: "
                            "left out", missing)  # fmt: skip
-        if answerable and len(answerable) < MIN_ATTACHED * sum(k == "answer" for k in self.kinds):
+        if len(answerable) < MIN_ATTACHED * sum(k == "answer" for k in self.kinds):
             logger.error("only %d of the anticipated questions still point to the documents: "
                          "retrain (python -m bot.answering train)", len(answerable))  # fmt: skip
         covered = set(item_section)
