@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.informal import search_text
 from bot.textnorm import fold
 
 logger = logging.getLogger(__name__)
@@ -94,8 +95,6 @@ def evidence_pieces(evidence: str) -> list[str]:
 
 def build(items: list[Item], embedder, out: Path = VECTORS, corpus: Path = CORPUS_DIR) -> None:
     """Embed every question as the bot embeds a message (its search text) and write `out`."""
-    from bot.informal import search_text
-
     vectors = np.stack([np.asarray(embedder.embed_query(search_text(i.question, i.lang)), np.float32)
                         for i in items])  # fmt: skip
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
@@ -201,8 +200,6 @@ class QuestionBank:
         covered = set(item_section)
         vectors = [self.vectors[answerable]]
         for questions, positions in _question_headings(chunks, sections, covered) if embedder else ():
-            from bot.informal import search_text
-
             for question, language in questions:
                 vector = np.asarray(embedder.embed_query(search_text(question, language)), np.float32)
                 vectors.append((vector / (float(np.linalg.norm(vector)) or 1.0))[None, :])
