@@ -1,7 +1,9 @@
 """`python -m bot eval-triage FILE.jsonl`: how the assistant triages a labelled corpus.
 
 Each item has `text`, `lang`, `label` (crisis | sensitive | explicit_request | none) and
-`danger` (someone's life or body at risk). Every message goes through `Assistant.answer`, as a
+`danger` (someone's life or body at risk); a question set (`eval/questions/`) or a conversation
+set (`eval/conversations/`, each turn alone) is read as messages labelled by their
+`escalation_reason` (`as_messages`): how often an everyday question alarms. Every message goes through `Assistant.answer`, as a
 person's message would, so the figures include the reply itself. Per language and overall:
 
 - a confusion matrix: gold label (rows) x the reason the reply escalated with (columns);
@@ -93,9 +95,29 @@ class TriageScores:
         return {lang: TriageScores(items) for lang, items in sorted(groups.items())}
 
 
+def as_messages(items: list[dict]) -> list[dict]:
+    """Triage items as they are; a question set's items (`question`, `escalation_reason`) and a
+    conversation set's (`turns`: each message read alone) as triage items, so that everyday
+    questions written for the answers measure how often an ordinary message alarms."""
+    out = []
+    for item in items:
+        if "text" in item:
+            out.append(item)
+            continue
+        texts = item["turns"] if "turns" in item else [item["question"]]
+        label = item.get("escalation_reason") or "none"
+        if label != "none":  # the label is the last message's; the earlier ones are unknown
+            texts = texts[-1:]
+        for n, text in enumerate(texts):
+            out.append({"id": f"{item.get('id')}#{n}" if len(texts) > 1 else item.get("id"),
+                        "text": text, "lang": item.get("lang"), "label": label,
+                        "danger": label == "crisis"})  # fmt: skip
+    return out
+
+
 def evaluate(assistant, items: list[dict]) -> TriageScores:
     scores = TriageScores()
-    for item in items:
+    for item in as_messages(items):
         record = assistant.answer(item["text"])
         scores.outcomes.append(
             Outcome(item, predicted_label(record), has_numbers(record.answer), record)

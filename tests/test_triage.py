@@ -24,6 +24,8 @@ from bot.triage.text import hashed
 ROOT = Path(__file__).resolve().parent.parent
 TRAIN = ROOT / "eval" / "triage" / "train.jsonl"
 HELDOUT = ROOT / "eval" / "triage" / "heldout.jsonl"
+ANTICIPATED = ROOT / "eval" / "anticipated"
+EXCLUDE = ROOT / "eval" / "triage" / "ordinary-exclude.tsv"
 
 
 def _rows(path: Path) -> list[dict]:
@@ -77,9 +79,14 @@ def test_a_later_batch_is_split_by_the_same_rule_appended_and_only_once(tmp_path
 
 
 def test_the_model_files_load_and_name_their_corpus_and_embedding_model() -> None:
+    from bot.triage.train import ordinary_hash
+
     model = TriageModel.load()
     assert model.embedder == DEFAULT_EMBEDDING_MODEL
     assert model.meta["corpus_sha256"] == hashlib.sha256(TRAIN.read_bytes()).hexdigest()
+    # and the everyday questions it learned as `none`, with the reviewed exclusions
+    assert model.meta["ordinary"]["examples"] > 3000
+    assert model.meta["ordinary"]["sha256"] == ordinary_hash(ANTICIPATED, EXCLUDE)
     for variant in ("full", "ngrams"):
         limits = model.thresholds(variant)
         assert set(limits) == {"crisis", "escalate", "danger", "crisis_share", "caution"}
@@ -93,6 +100,48 @@ def test_the_model_files_load_and_name_their_corpus_and_embedding_model() -> Non
         assert figures["caution_on_none"] <= 0.11
         # the note reaches crisis messages that would otherwise get no numbers
         assert figures["numbers_on_crisis_with_caution"] > figures["crisis_or_numbers_on_crisis"]
+        # out of fold, an everyday question almost never alarms (2.6 % escalated before they
+        # were learned from, measured on the same questions)
+        assert figures["ordinary_escalated"] <= 0.01
+
+
+def test_everyday_questions_learn_as_none_except_the_reviewed_ones(tmp_path) -> None:
+    from bot.triage.train import read_ordinary
+
+    (tmp_path / "a.jsonl").write_text(
+        "".join(json.dumps({"id": i, "question": q, "lang": "en"}) + "\n"
+                for i, q in (("a-1", "where is the laundry?"), ("a-2", "I lost my ARC, help"))),
+        encoding="utf-8",
+    )  # fmt: skip
+    exclude = tmp_path / "exclude.tsv"
+    exclude.write_text("# reviewed\na-2\tambiguous\town trouble\n", encoding="utf-8")
+    (only,) = read_ordinary(tmp_path, exclude)
+    assert (only.id, only.text, only.label, only.danger, only.ordinary) == (
+        "o:a-1", "where is the laundry?", "none", False, True,
+    )
+    # the shipped exclusions name questions that exist
+    ids = {json.loads(x)["id"] for p in ANTICIPATED.glob("*.jsonl") for x in p.read_text().splitlines()}
+    listed = [x.split("\t")[0] for x in EXCLUDE.read_text().splitlines() if x and not x.startswith("#")]
+    assert listed and set(listed) <= ids
+
+
+def test_ordinary_examples_keep_the_corpus_class_weights() -> None:
+    """Borrowed questions add weight to `none` without lowering what each corpus message weighs:
+    the corpus alone fits exactly as with sklearn's balanced weights."""
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.triage.train import _fit
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(60, 4))
+    y = np.array(["crisis"] * 10 + ["none"] * 50)
+    ours = _fit(x, y, 1.0)
+    theirs = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000, tol=1e-4).fit(x, y)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-6)
+    more = np.vstack([x, rng.normal(size=(40, 4))])
+    ordinary = np.arange(100) >= 60
+    with_more = _fit(more, np.concatenate([y, ["none"] * 40]), 1.0, ordinary=ordinary)
+    assert not np.allclose(with_more.coef_, ours.coef_)
 
 
 @pytest.mark.slow
@@ -187,12 +236,25 @@ def test_the_neighbour_vote_follows_the_nearest_written_examples() -> None:
     assert 0.4 < vote[0, 0] < 0.6 and 0.4 < vote[0, 3] < 0.6  # halfway: a split vote
 
 
-def test_the_shipped_model_votes_with_the_train_part() -> None:
+def test_the_shipped_model_votes_with_the_train_part_and_the_everyday_questions() -> None:
+    from bot.triage.train import read_ordinary
+
     model = TriageModel.load()
     train = [json.loads(line) for line in TRAIN.read_text(encoding="utf-8").splitlines() if line]
+    everyday = read_ordinary(ANTICIPATED, EXCLUDE)
+    assert len(everyday) == model.meta["ordinary"]["examples"]
     with np.load(MODEL_DIR / "model.npz") as data:
-        assert data["knn_vectors"].shape == (len(train), model.dims)
-        assert [LABELS[i] for i in data["knn_labels"]] == [r["label"] for r in train]
+        assert data["knn_vectors"].shape == (len(train) + len(everyday), model.dims)
+        labels = [LABELS[i] for i in data["knn_labels"]]
+        assert labels == [r["label"] for r in train] + ["none"] * len(everyday)
+
+
+def test_the_floor_alone_hears_only_its_cues() -> None:
+    """`Triager.cue`: for a phrase quoted to be translated, the floor decides, never the model."""
+    triager = Triager(SetModel(probs(crisis=0.99)))
+    assert triager.cue("sorry") == NONE and triager.cue("") == NONE
+    heard = triager.cue("quiero morirme")
+    assert heard.reason == "crisis" and heard.danger and heard.matched == "floor:quiero morir"
 
 
 def test_a_danger_signal_marks_a_sensitive_message() -> None:
@@ -261,7 +323,8 @@ def floor() -> Floor:
 @pytest.mark.parametrize(
     "message",
     ["quiero quitarme la vida", "i want to kill myself", "我不想活了", "my friend took like 30 pills",
-     "alguien se desmayó y no reacciona, ayuda!!", "有人昏倒了，沒有呼吸"],
+     "alguien se desmayó y no reacciona, ayuda!!", "有人昏倒了，沒有呼吸", "quiero morirme",
+     "a veces ya quisiera morir", "i want to die", "我想死", "me quiero suicidar", "pienso en suicidarme"],
 )  # fmt: skip
 def test_floor_cues_fire_on_danger(floor: Floor, message: str) -> None:
     assert floor.match(normalize(message), message) is not None
@@ -270,7 +333,8 @@ def test_floor_cues_fire_on_danger(floor: Floor, message: str) -> None:
 @pytest.mark.parametrize(
     "message",
     ["si alguien se desmaya en clase a quién llamo?", "what number do I call if someone faints?",
-     "如果有人昏倒要打幾號？", "me muero de hambre", "this exam is killing me", "kill the process"],
+     "如果有人昏倒要打幾號？", "me muero de hambre", "this exam is killing me", "kill the process",
+     "me quiero morir de la vergüenza", "quiero morirme de risa"],
 )  # fmt: skip
 def test_floor_cues_stay_quiet_on_information_questions_and_idioms(floor: Floor, message: str) -> None:
     assert floor.match(normalize(message), message) is None
@@ -317,6 +381,39 @@ def test_each_label_is_recognised_on_unseen_messages_in_each_language(heldout_sc
         mine = [o for o in scores.outcomes if o.item["label"] == label]
         right = sum(o.predicted == label for o in mine)
         assert right / len(mine) >= 0.6, (lang, label, right, len(mine))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["questions", "conversations"])
+def test_everyday_questions_nobody_tuned_triage_on_rarely_alarm(assistant, name: str) -> None:
+    """The held-out questions written for the answers (each turn of a conversation read alone):
+    triage never learned from them. Before it learned from the anticipated questions, 3.4 % and
+    6.7 % of them escalated (2026-12-01)."""
+    from bot.triage_eval import as_messages, evaluate
+
+    items = _rows(ROOT / "eval" / name / "heldout.jsonl")
+    scores = evaluate(assistant, items)
+    assert len(scores.outcomes) == len(as_messages(items)) > 100
+    assert scores.metrics()["false_escalation_on_none"] <= 0.03
+
+
+def test_question_and_conversation_sets_read_as_messages() -> None:
+    from bot.triage_eval import as_messages
+
+    items = [
+        {"id": "q1", "question": "gym hours?", "lang": "en", "escalation_reason": None},
+        {"id": "c1", "turns": ["laundry?", "and the dryer?"], "lang": "en"},
+        {"id": "q2", "question": "I want to die", "lang": "en", "escalation_reason": "crisis"},
+        {"id": "t1", "text": "hola", "lang": "es", "label": "none", "danger": False},
+    ]
+    read = [(m["id"], m["text"], m["label"], m["danger"]) for m in as_messages(items)]
+    assert read == [
+        ("q1", "gym hours?", "none", False),
+        ("c1#0", "laundry?", "none", False),
+        ("c1#1", "and the dryer?", "none", False),
+        ("q2", "I want to die", "crisis", True),
+        ("t1", "hola", "none", False),
+    ]
 
 
 @pytest.mark.slow

@@ -103,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--out", type=Path, default=MODEL_DIR)
     t.add_argument("--reproduce", action="store_true",
                    help="refit the weights with the hyper-parameters and thresholds of model.json")  # fmt: skip
+    t.add_argument("--without-ordinary", action="store_true",
+                   help="learn from the corpus alone, not the anticipated questions (to measure)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -125,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
     fixed = None
     if args.reproduce:
         fixed = json.loads((MODEL_DIR / "model.json").read_text())
-    meta = train(args.corpus, embedder, args.out, hyperparameters=fixed)
-    print(json.dumps({k: meta[k] for k in ("examples", "hyperparameters", "thresholds",
+    if args.without_ordinary and args.out == MODEL_DIR:
+        parser.error("--without-ordinary measures: write it elsewhere (--out)")
+    meta = train(args.corpus, embedder, args.out, hyperparameters=fixed,
+                 ordinary=not args.without_ordinary)  # fmt: skip
+    print(json.dumps({k: meta[k] for k in ("examples", "ordinary", "hyperparameters", "thresholds",
                                              "cross_validation")}, indent=2))  # fmt: skip
     return 0
 

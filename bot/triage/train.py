@@ -68,6 +68,18 @@ class Example:
     label: str
     topic: str
     danger: bool
+    ordinary: bool = False  # an everyday question borrowed from the anticipated questions
+
+
+# Everyday questions about the documents (`eval/anticipated/`, written for the search by writers
+# who never saw triage) are `none` too: the triage corpus's own `none` messages are mostly
+# look-alikes (hyperbole, crisis topics as information), and a model that saw few plain questions
+# called about one in a hundred of them a crisis ("圖書館的列印站在幾樓？"). They teach the model
+# what ordinary looks like; the false-alarm budgets stay measured on the corpus's own `none`.
+# A reviewed list (`ordinary-exclude.tsv`) leaves out the few that a counselor would handle.
+ORDINARY_DIR = Path("eval/anticipated")
+ORDINARY_WEIGHT = 1.0
+ORDINARY_EXCLUDE = CORPUS_DIR / "ordinary-exclude.tsv"
 
 
 def read_corpus(path: Path) -> list[Example]:
@@ -87,6 +99,35 @@ def read_corpus(path: Path) -> list[Example]:
 
 def corpus_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_ordinary(directory: Path = ORDINARY_DIR, exclude: Path = ORDINARY_EXCLUDE) -> list[Example]:
+    """The anticipated questions as `none` examples, minus the reviewed exclusions (ids in the
+    first column of `exclude`), in file and line order."""
+    skipped = set()
+    if exclude.exists():
+        for line in exclude.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("#"):
+                skipped.add(line.split("\t", 1)[0].strip())
+    examples = []
+    for path in sorted(directory.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row["id"] in skipped:
+                continue
+            examples.append(Example(f"o:{row['id']}", row["question"], row["lang"], "none",
+                                    "other", False, ordinary=True))  # fmt: skip
+    return examples
+
+
+def ordinary_hash(directory: Path = ORDINARY_DIR, exclude: Path = ORDINARY_EXCLUDE) -> str:
+    digest = hashlib.sha256()
+    for path in [*sorted(directory.glob("*.jsonl")), exclude]:
+        if path.exists():
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def embed_all(examples: list[Example], embedder) -> np.ndarray:
@@ -133,27 +174,38 @@ def _folds(examples: list[Example]) -> np.ndarray:
     fold = np.zeros(len(examples), dtype=int)
     seen: Counter[tuple[str, str]] = Counter()
     for i, e in enumerate(examples):
-        key = (e.lang, e.label)
+        key = (e.lang, "ordinary" if e.ordinary else e.label)
         fold[i] = seen[key] % FOLDS
         seen[key] += 1
     return fold
 
 
-def _fit(x, y, c: float, *, balanced: bool = True):
+def _fit(x, y, c: float, *, balanced: bool = True, ordinary: np.ndarray | None = None):
+    """A logistic regression. `balanced`: each class weighs as much as the others, counted on
+    the corpus alone; an everyday question (`ordinary`) weighs ORDINARY_WEIGHT times a `none`
+    message of the corpus, so that the borrowed questions add what ordinary looks like without
+    diluting the corpus's own look-alikes."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(
-        C=c, class_weight="balanced" if balanced else None, max_iter=1000, tol=1e-4
-    )
-    return model.fit(x, y)
+    model = LogisticRegression(C=c, max_iter=1000, tol=1e-4)
+    if ordinary is None:
+        ordinary = np.zeros(len(y), dtype=bool)
+    weights = np.ones(len(y))
+    if balanced:
+        own = y[~ordinary]
+        classes, counts = np.unique(own, return_counts=True)
+        per_class = {cls: len(own) / (len(classes) * n) for cls, n in zip(classes, counts, strict=True)}
+        weights = np.array([per_class.get(v, 1.0) for v in y])
+    weights[ordinary] *= ORDINARY_WEIGHT
+    return model.fit(x, y, sample_weight=weights)
 
 
-def _oof(x, y, folds: np.ndarray, c: float, classes: list) -> np.ndarray:
+def _oof(x, y, folds: np.ndarray, c: float, classes: list, ordinary: np.ndarray | None = None) -> np.ndarray:
     """Out-of-fold probabilities, columns in `classes` order."""
     out = np.zeros((len(y), len(classes)))
     for k in range(FOLDS):
         train, test = folds != k, folds == k
-        model = _fit(x[train], y[train], c)
+        model = _fit(x[train], y[train], c, ordinary=None if ordinary is None else ordinary[train])
         probs = model.predict_proba(x[test])
         for j, cls in enumerate(model.classes_):
             out[test, classes.index(cls)] = probs[:, j]
@@ -182,7 +234,7 @@ def choose_thresholds(oof_reason: np.ndarray, oof_danger: np.ndarray, examples: 
     FALSE_DANGER (numbers added to an escalated reply). Recall 1.0 at any cost would call half of
     the ordinary questions a crisis (measured: README); these bounds keep the alarms meaningful."""
     labels = np.array([e.label for e in examples])
-    none = labels == "none"
+    none = (labels == "none") & ~np.array([e.ordinary for e in examples])
     p_crisis = oof_reason[:, LABELS.index("crisis")]
     crisis_t = _lowest(p_crisis[none], FALSE_CRISIS)
     escalate_score = 1.0 - oof_reason[:, LABELS.index("none")]
@@ -194,7 +246,7 @@ def choose_thresholds(oof_reason: np.ndarray, oof_danger: np.ndarray, examples: 
             break
     escalated = (escalate_score >= escalate_t) | (p_crisis >= crisis_t)
     share = p_crisis / np.maximum(escalate_score, 1e-9)
-    other = escalated & ~none & (labels != "crisis")
+    other = escalated & (labels != "none") & (labels != "crisis")
     # the note goes under answers that are not escalated: its budget counts all `none` messages
     quiet = p_crisis[none & ~escalated]
     caution_t = _lowest(quiet, FALSE_CAUTION * none.sum() / max(len(quiet), 1))
@@ -215,6 +267,7 @@ def _lowest(scores: np.ndarray, rate: float) -> float:
 def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray) -> dict:
     """Out-of-fold figures of the whole decision (model and floor) on the train part."""
     labels = np.array([e.label for e in examples])
+    ordinary = np.array([e.ordinary for e in examples])
     p_crisis = oof_reason[:, LABELS.index("crisis")]
     escalated = (p_crisis >= limits["crisis"]) | floor_hits | (
         1.0 - oof_reason[:, LABELS.index("none")] >= limits["escalate"]
@@ -224,11 +277,12 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
     crisis = (p_crisis >= limits["crisis"]) | floor_hits | (
         escalated & (likeliest | (share >= limits["crisis_share"]))
     )
-    none = labels == "none"
+    none = (labels == "none") & ~ordinary
     caution = ~escalated & (p_crisis >= limits["caution"])
-    return {
+    corpus = ~ordinary
+    figures = {
         "crisis_recall": float(np.mean(crisis[labels == "crisis"])),
-        "escalation_accuracy": float(np.mean(escalated == ~none)),
+        "escalation_accuracy": float(np.mean((escalated == (labels != "none"))[corpus])),
         "false_escalation_on_none": float(np.mean(escalated[none])),
         "false_crisis_on_none": float(np.mean(crisis[none])),
         "crisis_or_numbers_on_crisis": float(
@@ -239,16 +293,28 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
         ),
         "caution_on_none": float(np.mean(caution[none])),
     }
+    if ordinary.any():  # the everyday questions: how often an ordinary question would alarm
+        figures["ordinary_escalated"] = float(np.mean(escalated[ordinary]))
+        figures["ordinary_crisis"] = float(np.mean(crisis[ordinary]))
+        figures["ordinary_caution"] = float(np.mean(caution[ordinary]))
+    return figures
 
 
 def train(
-    corpus: Path, embedder, out_dir: Path = MODEL_DIR, *, hyperparameters: dict | None = None
+    corpus: Path, embedder, out_dir: Path = MODEL_DIR, *, hyperparameters: dict | None = None,
+    ordinary: bool = True,
 ) -> dict:
-    """Fit, choose thresholds, write `model.npz` and `model.json`; return the metadata.
+    """Fit, choose thresholds, write `model.npz` and `model.json`; return the metadata. With
+    `ordinary`, the anticipated questions beside the corpus (`../anticipated/`) learn as `none`
+    too (`read_ordinary`).
     `hyperparameters` (a model.json's content) reuses its hyper-parameters and thresholds and
     refits only the final weights: what a test runs to check the files match this corpus."""
     started = time.perf_counter()
-    examples = read_corpus(corpus)
+    ordinary_dir = corpus.parent.parent / ORDINARY_DIR.name
+    exclude = corpus.parent / ORDINARY_EXCLUDE.name
+    extra = read_ordinary(ordinary_dir, exclude) if ordinary and ordinary_dir.is_dir() else []
+    examples = read_corpus(corpus) + extra
+    is_ordinary = np.array([e.ordinary for e in examples])
     vectors = embed_all(examples, embedder)
     design = Design(examples, vectors)
     folds = _folds(examples)
@@ -268,6 +334,10 @@ def train(
         "dims": design.dims, "corpus": str(corpus), "corpus_sha256": corpus_hash(corpus),
         "examples": len(examples), "folds": FOLDS, "thresholds": {}, "hyperparameters": {},
         "cross_validation": {}, "floor_fires": dict(fired), "knn": dict(KNN),
+        "ordinary": {
+            "directory": str(ordinary_dir), "examples": len(extra),
+            "sha256": ordinary_hash(ordinary_dir, exclude) if extra else None,
+        },
     }  # fmt: skip
     logger.info("floor cues fire on %s train messages by label", dict(fired))
     alpha_used = 1.0
@@ -282,7 +352,7 @@ def train(
             if refit_only:
                 scored.append((0.0, c, alpha, None))
                 break
-            oof = _oof(design.matrix(variant, alpha), y_reason, folds, c, list(LABELS))
+            oof = _oof(design.matrix(variant, alpha), y_reason, folds, c, list(LABELS), is_ordinary)
             loss = _log_loss(oof, y_reason, list(LABELS))
             scored.append((loss, c, alpha, oof))
             logger.info("%s C=%g alpha=%g: log-loss %.4f", variant, c, alpha, loss)
@@ -298,7 +368,7 @@ def train(
             meta["thresholds"][variant] = hyperparameters["thresholds"][variant]
             meta["cross_validation"][variant] = hyperparameters["cross_validation"][variant]
         else:
-            oof_danger = _oof(x, y_danger, folds, c, [0, 1])[:, 1]
+            oof_danger = _oof(x, y_danger, folds, c, [0, 1], is_ordinary)[:, 1]
             limits = choose_thresholds(oof_reason, oof_danger, examples)
             meta["thresholds"][variant] = limits
             meta["cross_validation"][variant] = _oof_report(
@@ -311,7 +381,9 @@ def train(
             ("danger", y_danger, [0, 1]),
             ("topic", y_topic, list(TOPICS)),
         ):
-            model = _fit(x, y, c, balanced=head != "topic")
+            # topics route escalations: learned from the corpus, whose messages have real ones
+            rows = ~is_ordinary if head == "topic" else np.ones(len(y), dtype=bool)
+            model = _fit(x[rows], y[rows], c, balanced=head != "topic", ordinary=is_ordinary[rows])
             weights, bias = _ordered(model, classes, head == "danger", x.shape[1])
             arrays[f"{variant}_{head}_w"] = weights.astype(np.float32)
             arrays[f"{variant}_{head}_b"] = bias.astype(np.float32)
