@@ -247,7 +247,7 @@ class Assistant:
             )
         lang = language or detected or "en"
         search_lang = detected or lang
-        search_text, vector, verdict = self._triage(question, lang, search_lang)
+        search_text, vector, verdict = self._triage(question, lang, search_lang, own)
         if verdict.reason is not None:  # triage reads the message alone: a danger is heard as said
             return self.escalation_reply(question, language or own or lang, verdict)
         record = self._reply(question, search_text, lang, search_lang, vector, history)
@@ -378,29 +378,38 @@ class Assistant:
         asked = parse(question, after_vocabulary=after)
         if asked is None:
             return None
-        if asked.term:  # "how do you say 'I want to die'": the quoted words are heard too
-            verdict = self._heard(asked.term, lang, search_lang)
-            if verdict.reason is not None:
-                return self.escalation_reply(question, lang, verdict)
         if after == "lesson" and asked.intent == "lesson":
             asked = dataclasses.replace(asked, intent="say", explicit=False)
         if asked.term is None:  # "dame el pinyin": of the word just shown
             entry = self.mandarin.find(earlier.data.get("word", "")) if earlier is not None else None
         else:
             entry = self.mandarin.find(asked.term)
+        if asked.term:
+            # "how do you say 'I want to die'": the quoted words are heard too. A word of the
+            # lessons is course material: only the floor's cues hear it (the model, reading a
+            # bare phrase, escalated 20 of 600 questions about the lessons' own words, "how do
+            # you say 'sorry'?" as a crisis); other words the model hears as a message.
+            if entry is not None:
+                verdict = self.triager.cue(asked.term)
+            else:
+                verdict = self._heard(asked.term, lang, search_lang)
+            if verdict.reason is not None:
+                return self.escalation_reply(question, lang, verdict)
         if entry is None:
             if not asked.explicit or asked.term is None:
                 return None
             # Not a word of the tables: a practice exercise may still have it; else, no guessing.
             record = self._standalone(search_text, lang, search_lang, vector)
-            if record.answered and all(
+            if not (record.answered and all(
                 c.source in self._lesson_sources() for c in record.sources
-            ):
-                return record
-            text = self.tr.t(lang, "answers.vocabulary.not_in_lessons", term=asked.term)
-            turn = Turn(question, question, lang, "declined")
-            return AnswerRecord(question, lang, text, answered=False, confidence=1.0, turn=turn,
-                                offer_counselor=True)  # fmt: skip
+            )):  # fmt: skip
+                text = self.tr.t(lang, "answers.vocabulary.not_in_lessons", term=asked.term)
+                turn = Turn(question, question, lang, "declined")
+                record = AnswerRecord(question, lang, text, answered=False, confidence=1.0,
+                                      turn=turn, offer_counselor=True)  # fmt: skip
+            if verdict.caution:  # "¿cómo se dice 'quiero morirme'?": the numbers, just in case
+                self._add_safety_note(record, lang)
+            return record
         lesson = self.mandarin.vocabulary.lessons.get(entry.lesson)
         title = (lesson.titles.get(lang) or lesson.titles.get("en", "")) if lesson else entry.source
         body = render(entry, lang, self.tr, lesson_title=title, aspect=asked.aspect)
@@ -446,18 +455,25 @@ class Assistant:
         vector = embed(to_search_text(text, search_lang)) if embed is not None else None
         return self.triager.classify(text, lang, vector=vector)
 
-    def _triage(self, question: str, lang: str, search_lang: str):
+    def _triage(self, question: str, lang: str, search_lang: str, own: str | None = None):
         """(search text, query vector, triage verdict). Search in the language the question is
         written in (a /lang choice only changes the reply), with chat spellings spelled out ("a q
         hora" -> "a que hora"); Simplified Chinese in Traditional, as the documents are written.
-        The embedding is computed once: triage reads it, and so does the search."""
+        The embedding is computed once: triage reads it, and so does the search. The floor's
+        cues also hear the spelled-out text, in the message's `own` language too when the
+        conversation's is searched ("me kiero matar, 真的" in a Chinese conversation)."""
         embed = getattr(self.retriever, "embed_query", None)  # None: a retriever that embeds nothing
         parts = split_text(question, TRIAGE_WINDOW) if len(question) > TRIAGE_WINDOW else [question]
         read = []
         for part in parts:
             text = to_search_text(part, search_lang)
             vector = embed(text) if embed is not None else None
-            read.append((text, vector, self.triager.classify(part, lang, vector=vector)))
+            verdict = self.triager.classify(part, lang, vector=vector)
+            if verdict.reason != "crisis":
+                spelled = [text] + ([to_search_text(part, own)] if own and own != search_lang else [])
+                heard = next((h for h in map(self.triager.cue, spelled) if h.escalate), None)
+                verdict = heard or verdict
+            read.append((text, vector, verdict))
         if len(read) == 1:
             return read[0]
         # A long message: every part was triaged (a danger written after two pages of context is

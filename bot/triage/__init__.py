@@ -105,6 +105,16 @@ class Triager:
 
     __call__ = classify
 
+    def cue(self, text: str) -> Triage:
+        """The recall floor alone: a crisis when one of its cues is in `text`, else NONE. For
+        words that are not a message of their own (a phrase quoted to be translated): the model
+        reads whole messages, and on a bare phrase it is guessing ("sorry", "sore throat" read
+        as a crisis)."""
+        hit = self.floor.match(normalize(text), text) if text and text.strip() else None
+        if hit is None:
+            return NONE
+        return Triage("crisis", hit.cue.topic, f"floor:{hit.cue.name}", True)
+
     @staticmethod
     def _topic(probabilities: dict[str, float], reason: str) -> str:
         allowed = CRISIS_TOPICS if reason == "crisis" else TOPICS
