@@ -384,6 +384,7 @@ class Assistant:
             entry = self.mandarin.find(earlier.data.get("word", "")) if earlier is not None else None
         else:
             entry = self.mandarin.find(asked.term)
+        verdict = None
         if asked.term:
             # "how do you say 'I want to die'": the quoted words are heard too. A word of the
             # lessons is course material: only the floor's cues hear it (the model, reading a
@@ -407,7 +408,7 @@ class Assistant:
                 turn = Turn(question, question, lang, "declined")
                 record = AnswerRecord(question, lang, text, answered=False, confidence=1.0,
                                       turn=turn, offer_counselor=True)  # fmt: skip
-            if verdict.caution:  # "¿cómo se dice 'quiero morirme'?": the numbers, just in case
+            if verdict is not None and verdict.caution:  # a possible danger quoted: the numbers
                 self._add_safety_note(record, lang)
             return record
         lesson = self.mandarin.vocabulary.lessons.get(entry.lesson)
@@ -502,7 +503,9 @@ class Assistant:
     def _add_safety_note(self, record: AnswerRecord, lang: str) -> None:
         """Triage did not escalate the message but heard a possible danger in it (`caution`):
         the answer ends with the emergency and suicide-prevention numbers, in one short note.
-        Nobody is alerted, and the reply says nothing about it."""
+        Nobody is alerted, and the reply says nothing about it. Once per reply."""
+        if record.caution:
+            return
         note = self.tr.t(lang, "answers.safety_note", numbers=self.crisis_lines(lang).short)
         if record.body is not None and record.answer.startswith(record.body):
             rest = record.answer[len(record.body) :]

@@ -138,10 +138,17 @@ def test_ordinary_examples_keep_the_corpus_class_weights() -> None:
     ours = _fit(x, y, 1.0)
     theirs = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000, tol=1e-4).fit(x, y)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, atol=1e-6)
+    # with 40 borrowed `none` questions: each weighs what a corpus `none` message weighs (60 /
+    # (2 * 50)), the corpus's weights are those of the corpus alone
     more = np.vstack([x, rng.normal(size=(40, 4))])
     ordinary = np.arange(100) >= 60
-    with_more = _fit(more, np.concatenate([y, ["none"] * 40]), 1.0, ordinary=ordinary)
-    assert not np.allclose(with_more.coef_, ours.coef_)
+    labels = np.concatenate([y, ["none"] * 40])
+    with_more = _fit(more, labels, 1.0, ordinary=ordinary)
+    weights = np.where(labels == "crisis", 60 / (2 * 10), 60 / (2 * 50))
+    explicit = LogisticRegression(C=1.0, max_iter=1000, tol=1e-4).fit(more, labels, sample_weight=weights)
+    np.testing.assert_allclose(with_more.coef_, explicit.coef_, atol=1e-6)
+    balanced_on_all = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000, tol=1e-4)
+    assert not np.allclose(with_more.coef_, balanced_on_all.fit(more, labels).coef_, atol=1e-3)
 
 
 @pytest.mark.slow
@@ -324,7 +331,8 @@ def floor() -> Floor:
     "message",
     ["quiero quitarme la vida", "i want to kill myself", "我不想活了", "my friend took like 30 pills",
      "alguien se desmayó y no reacciona, ayuda!!", "有人昏倒了，沒有呼吸", "quiero morirme",
-     "a veces ya quisiera morir", "i want to die", "我想死", "me quiero suicidar", "pienso en suicidarme"],
+     "a veces ya quisiera morir", "i want to die", "我想死", "me quiero suicidar", "pienso en suicidarme",
+     "ya me quiero morir de verdad", "quiero morir de una vez"],
 )  # fmt: skip
 def test_floor_cues_fire_on_danger(floor: Floor, message: str) -> None:
     assert floor.match(normalize(message), message) is not None
@@ -334,7 +342,7 @@ def test_floor_cues_fire_on_danger(floor: Floor, message: str) -> None:
     "message",
     ["si alguien se desmaya en clase a quién llamo?", "what number do I call if someone faints?",
      "如果有人昏倒要打幾號？", "me muero de hambre", "this exam is killing me", "kill the process",
-     "me quiero morir de la vergüenza", "quiero morirme de risa"],
+     "me quiero morir de la vergüenza", "quiero morirme de risa", "me quiero morir de hambre"],
 )  # fmt: skip
 def test_floor_cues_stay_quiet_on_information_questions_and_idioms(floor: Floor, message: str) -> None:
     assert floor.match(normalize(message), message) is None

@@ -127,10 +127,12 @@ def main(argv: list[str] | None = None) -> int:
     fixed = None
     if args.reproduce:
         fixed = json.loads((MODEL_DIR / "model.json").read_text())
-    if args.without_ordinary and args.out == MODEL_DIR:
+    if args.without_ordinary and args.out.resolve() == MODEL_DIR.resolve():
         parser.error("--without-ordinary measures: write it elsewhere (--out)")
-    meta = train(args.corpus, embedder, args.out, hyperparameters=fixed,
-                 ordinary=not args.without_ordinary)  # fmt: skip
+    ordinary = not args.without_ordinary
+    if fixed is not None:  # as the shipped model was trained
+        ordinary = bool(fixed.get("ordinary", {}).get("examples"))
+    meta = train(args.corpus, embedder, args.out, hyperparameters=fixed, ordinary=ordinary)
     print(json.dumps({k: meta[k] for k in ("examples", "ordinary", "hyperparameters", "thresholds",
                                              "cross_validation")}, indent=2))  # fmt: skip
     return 0
