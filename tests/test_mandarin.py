@@ -304,3 +304,13 @@ def test_a_missed_word_is_not_asked_again_in_the_same_round(trainer):
         practice.answer(7, question.entry, wrong, question.reviews)
         clock.now += timedelta(minutes=2)  # every miss is due again by the next question
     assert len(set(asked)) == ROUND
+
+
+@pytest.mark.slow
+def test_a_blank_quoted_term_after_a_word_is_answered_not_a_crash(assistant):
+    from bot.records import Turn
+
+    earlier = Turn("¿cómo se dice gracias?", "¿cómo se dice gracias?", "es", "vocabulary",
+                   (("chinese/lesson-01.md", "Vocabulary"),), "謝謝", {"intent": "say", "word": "謝謝"})  # fmt: skip
+    record = assistant.answer('y " "?', history=[earlier])
+    assert record.answer and not record.escalate
