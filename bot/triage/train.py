@@ -4,6 +4,10 @@
 model, `bot/triage/model.{npz,json}`). Reproducible: the same corpus and embedding model give the
 same files (a fixed fold assignment, deterministic solvers). The held-out part is never read.
 
+The anticipated questions beside the corpus (`eval/anticipated/`, minus `ordinary-exclude.tsv`)
+learn as `none` too, weighted as one `none` message of the corpus each (see `read_ordinary` and
+`_fit`); the budgets below count the corpus's own `none` messages only.
+
 Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
 
 1. hyper-parameters (the regularization C and the embedding's weight alpha) by 5-fold
