@@ -151,14 +151,9 @@ class HybridRetriever:
         if not found:
             return []
         probabilities = self.ranker.probability(np.stack([c.features for c in found]))
-        near_miss = bank.best_unanswerable if bank is not None else 0.0
         hits = [
             Hit(self.index.chunks[c.position], float(p), c.cosine, c.keywords, c.exact,
-                bank.section[c.position] if bank is not None else 0.0,
-                bank.vote[c.position] if bank is not None else 0.0, near_miss,
-                bank.best if bank is not None else 0.0,
-                bank.evidence.get(c.position, ()) if bank is not None else (),
-                bool(bank.covered[c.position]) if bank is not None and bank.covered is not None else True)
+                **(bank.hit_fields(c.position) if bank is not None else {}))
             for c, p in zip(found, probabilities, strict=True)
         ]
         hits.sort(key=lambda h: (h.exact, h.score), reverse=True)

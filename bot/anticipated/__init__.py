@@ -128,6 +128,15 @@ class BankScores:
     # per chunk position: its section has questions of the corpus (see `AttachedBank.covered`)
     covered: np.ndarray | None = None
 
+    def hit_fields(self, position: int) -> dict:
+        """What a search hit on the chunk at `position` carries of these scores (`Hit`'s fields)."""
+        return {
+            "bank": float(self.section[position]), "vote": float(self.vote[position]),
+            "near_miss": self.best_unanswerable, "bank_best": self.best,
+            "evidence": self.evidence.get(position, ()),
+            "covered": True if self.covered is None else bool(self.covered[position]),
+        }  # fmt: skip
+
 
 class QuestionBank:
     """The anticipated questions' vectors and labels, loaded once; `attach` ties them to an index."""
