@@ -5,7 +5,9 @@ A conversation set (`eval/conversations/`) has `turns` (the messages, in order) 
 
 Each item has `question`, `lang`, `kind` (answer | unanswerable | escalate), `expected_facts`,
 `expected_sources` and `escalation_reason`. A fact counts when the reply contains it, ignoring
-spacing and thousands separators. Metrics, overall and per language:
+spacing and thousands separators; a date fact written `YYYY-MM-DD` also counts when the reply
+writes that day out with its year, in English, Spanish or Chinese ("November 28, 2026",
+"28 de noviembre de 2026", "2026年11月28日"). Metrics, overall and per language:
 - correct: items whose reply is right for their kind (answered with the facts, declined, or
   escalated for the right reason)
 - precision on answered: answered items that are correct / all answered items
@@ -34,8 +36,38 @@ def normalize_fact(text: str) -> str:
     return _IGNORED.sub("", text).lower()
 
 
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_MONTHS_EN = ("january", "february", "march", "april", "may", "june", "july", "august",
+              "september", "october", "november", "december")  # fmt: skip
+_MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
+              "septiembre", "octubre", "noviembre", "diciembre")  # fmt: skip
+
+
+def date_renderings(fact: str) -> list[str]:
+    """The ways a reply may write the ISO date `fact` (normalized like `normalize_fact`); only
+    `fact` itself when it is not exactly one date."""
+    match = _ISO_DATE.fullmatch(fact.strip())
+    if match is None:
+        return [normalize_fact(fact)]
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        return [normalize_fact(fact)]
+    en, es = _MONTHS_EN[month - 1], _MONTHS_ES[month - 1]
+    forms = [
+        fact, f"{en} {day}, {year}", f"{day} {en} {year}", f"{day} de {es} de {year}",
+        f"{day} de {es} del {year}", f"{year}年{month}月{day}日", f"{year}/{month}/{day}",
+    ]  # fmt: skip
+    return [normalize_fact(f) for f in forms]
+
+
 def has_fact(reply: str, fact: str) -> bool:
-    return normalize_fact(fact) in normalize_fact(reply)
+    """Whether the reply states `fact` (see the module docstring for what counts). A written-out
+    date must not follow a digit: "2 de noviembre" is not in "12 de noviembre"."""
+    said = normalize_fact(reply)
+    forms = date_renderings(fact)
+    if len(forms) == 1:
+        return forms[0] in said
+    return any(re.search(r"(?<!\d)" + re.escape(form), said) for form in forms)
 
 
 @dataclass
