@@ -67,6 +67,7 @@ TRIAGE_WINDOW = 1200  # characters triaged per part of a longer message (the emb
 NOTE_NUMBERS = ("119", "1925")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HAN_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 @dataclass
 class CrisisLines:
@@ -330,9 +331,15 @@ class Assistant:
             or not alone.answered
             or (leaning == WEAK and expanded.confidence > alone.confidence)
         )
-        if leaning != STRONG and use_expanded and not _continues(expanded, earlier):
+        # After a turn that cited nothing (declined, say) there is no section to continue: an
+        # elliptical message ("how much is a taxi?" after a declined question on the way from
+        # the HSR station) is then read with the earlier topic when the reply speaks of its own
+        # words; a message with no sign of being a follow-up is not.
+        after_nothing = leaning == WEAK and not earlier.sources
+        if leaning != STRONG and use_expanded and not after_nothing and not _continues(expanded, earlier):
             use_expanded = False  # a question of its own that the earlier topic only seems to answer
-        if leaning == NONE and use_expanded and not self._holds_own_words(expanded, search_text, lang, terms, rare):
+        check_words = leaning == NONE or after_nothing
+        if check_words and use_expanded and not self._holds_own_words(expanded, search_text, lang, terms, rare):
             use_expanded = False  # "¿me pasas el celular del profesor Wang?" after the laundry hours
         if not use_expanded:
             return self._with_llm(alone, search_text, lang, search_lang, vector)
@@ -399,14 +406,23 @@ class Assistant:
         if entry is None:
             if not asked.explicit or asked.term is None:
                 return None
-            # Not a word of the tables: a practice exercise may still have it; else, no guessing.
+            # Not a word of the tables: a practice exercise may still have it, or a document that
+            # gives the phrase in Chinese ("you can ask 「這個有豬肉嗎？」" in the FAQ on food);
+            # else, no guessing.
             record = self._standalone(search_text, lang, search_lang, vector)
-            if not (record.answered and all(
+            from_lessons = record.answered and all(
                 c.source in self._lesson_sources() for c in record.sources
-            )):  # fmt: skip
-                text = self.tr.t(lang, "answers.vocabulary.not_in_lessons", term=asked.term)
+            )
+            if not (from_lessons or self._gives_chinese(record, lang)):
                 turn = Turn(question, question, lang, "declined")
-                record = AnswerRecord(question, lang, text, answered=False, confidence=1.0,
+                if self._in_lesson_text(asked.term):
+                    # a Chinese term the lessons do write ("兩", "不是") is not said to be in
+                    # none: the question about it was not understood; the plain decline
+                    text, confidence = self.tr.t(lang, "answers.not_covered"), 0.0
+                else:
+                    text = self.tr.t(lang, "answers.vocabulary.not_in_lessons", term=asked.term)
+                    confidence = 1.0
+                record = AnswerRecord(question, lang, text, answered=False, confidence=confidence,
                                       turn=turn, offer_counselor=True)  # fmt: skip
             if verdict is not None and verdict.caution:  # a possible danger quoted: the numbers
                 self._add_safety_note(record, lang)
@@ -426,6 +442,27 @@ class Assistant:
             question, lang, text, answered=True, sources=[citation], confidence=1.0, body=body,
             turn=turn, carried=carried,
         )
+
+    def _gives_chinese(self, record: AnswerRecord, lang: str) -> bool:
+        """Whether an answer comes from documents in Spanish or English that write Chinese in the
+        passage quoted: the phrase asked for, as the document gives it (a Chinese document,
+        Chinese throughout, gives no translation)."""
+        if not record.answered or lang == "zh-TW" or not has_han(record.body or record.answer):
+            return False
+        cited = {c.source for c in record.sources}
+        languages = {
+            c.metadata.get("language") for c in self.retriever.index.chunks if c.source in cited
+        }  # fmt: skip
+        return bool(languages) and languages <= {"en", "es"}
+
+    def _in_lesson_text(self, term: str) -> bool:
+        """Whether a Chinese term is written in a lesson (a dialogue, a note), word table or not."""
+        runs = _HAN_RUNS.findall(term)
+        if not runs:
+            return False
+        lessons = self._lesson_sources()
+        texts = [re.sub(r"\s+", "", c.text) for c in self.retriever.index.chunks if c.source in lessons]
+        return all(any(run in text for text in texts) for run in runs)
 
     def _lesson_sources(self) -> frozenset[str]:
         if self.mandarin is None:
@@ -487,6 +524,8 @@ class Assistant:
         verdict = max([whole] + [v for _, _, v in read], key=_gravity)
         if (whole.danger or any(v.danger for _, _, v in read)) and not verdict.danger and verdict.escalate:
             verdict = dataclasses.replace(verdict, danger=True)
+        if not verdict.danger and not verdict.caution and any(v.caution for v in [whole] + [v for _, _, v in read]):
+            verdict = dataclasses.replace(verdict, caution=True)  # a possible danger in one part
         asks = [i for i, part in enumerate(parts) if "?" in part or "？" in part]
         text, vector, _ = read[asks[-1] if asks else -1]
         return text, vector, verdict
@@ -501,12 +540,15 @@ class Assistant:
         return lang, self._triage(question, lang, detected or lang)[2]
 
     def _add_safety_note(self, record: AnswerRecord, lang: str) -> None:
-        """Triage did not escalate the message but heard a possible danger in it (`caution`):
-        the answer ends with the emergency and suicide-prevention numbers, in one short note.
-        Nobody is alerted, and the reply says nothing about it. Once per reply."""
+        """Triage heard a possible danger in the message (`caution`) and the reply does not carry
+        the numbers: it ends with the emergency and suicide-prevention numbers, in one short
+        note. The note alerts nobody and says nothing about anyone being alerted (an escalated
+        reply, which says a person will read it, gets the note without the offer of one). Once
+        per reply."""
         if record.caution:
             return
-        note = self.tr.t(lang, "answers.safety_note", numbers=self.crisis_lines(lang).short)
+        key = "answers.safety_note_escalated" if record.escalate else "answers.safety_note"
+        note = self.tr.t(lang, key, numbers=self.crisis_lines(lang).short)
         if record.body is not None and record.answer.startswith(record.body):
             rest = record.answer[len(record.body) :]
             record.body = f"{record.body}\n\n{note}"
@@ -534,11 +576,14 @@ class Assistant:
                 parts.append(self.tr.t(lang, "answers.crisis_tail"))
             if lines.citation:
                 sources.append(lines.citation)
-        return AnswerRecord(
+        record = AnswerRecord(
             question, lang, "\n".join(p for p in parts if p), answered=False, sources=sources,
             confidence=1.0, escalate=True, escalation_reason=verdict.reason, topic=verdict.topic,
             danger=verdict.reason == "crisis" or verdict.danger,
         )
+        if verdict.caution and not record.danger:  # a possible danger heard: the short note
+            self._add_safety_note(record, lang)
+        return record
 
     def _calendar_answer(
         self, question: str, lang: str, *, earlier: Turn | None = None

@@ -43,31 +43,33 @@ _MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "a
               "septiembre", "octubre", "noviembre", "diciembre")  # fmt: skip
 
 
-def date_renderings(fact: str) -> list[str]:
-    """The ways a reply may write the ISO date `fact` (normalized like `normalize_fact`); only
-    `fact` itself when it is not exactly one date."""
+def _date_patterns(fact: str) -> list[re.Pattern] | None:
+    """The ways a reply may write the ISO date `fact`, as patterns on the lower-cased reply
+    (spaces and commas optional between the parts; never inside a longer number); None when
+    `fact` is not exactly one date."""
     match = _ISO_DATE.fullmatch(fact.strip())
     if match is None:
-        return [normalize_fact(fact)]
+        return None
     year, month, day = (int(g) for g in match.groups())
     if not 1 <= month <= 12 or not 1 <= day <= 31:
-        return [normalize_fact(fact)]
+        return None
     en, es = _MONTHS_EN[month - 1], _MONTHS_ES[month - 1]
+    gap = r"[\s,\u00a0\u202f]*"
     forms = [
-        fact, f"{en} {day}, {year}", f"{day} {en} {year}", f"{day} de {es} de {year}",
-        f"{day} de {es} del {year}", f"{year}年{month}月{day}日", f"{year}/{month}/{day}",
+        rf"{year}-{month:02d}-{day:02d}", rf"{en}{gap}{day}{gap}{year}", rf"{day}{gap}{en}{gap}{year}",
+        rf"{day}{gap}de{gap}{es}{gap}del?{gap}{year}", rf"{year}{gap}年{gap}{month}{gap}月{gap}{day}{gap}日",
+        rf"{year}/0?{month}/0?{day}",
     ]  # fmt: skip
-    return [normalize_fact(f) for f in forms]
+    return [re.compile(rf"(?<!\d){form}(?!\d)") for form in forms]
 
 
 def has_fact(reply: str, fact: str) -> bool:
-    """Whether the reply states `fact` (see the module docstring for what counts). A written-out
-    date must not follow a digit: "2 de noviembre" is not in "12 de noviembre"."""
-    said = normalize_fact(reply)
-    forms = date_renderings(fact)
-    if len(forms) == 1:
-        return forms[0] in said
-    return any(re.search(r"(?<!\d)" + re.escape(form), said) for form in forms)
+    """Whether the reply states `fact` (see the module docstring for what counts)."""
+    patterns = _date_patterns(fact)
+    if patterns is None:
+        return normalize_fact(fact) in normalize_fact(reply)
+    said = reply.lower()
+    return any(p.search(said) for p in patterns)
 
 
 @dataclass

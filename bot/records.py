@@ -73,7 +73,7 @@ class AnswerRecord:
     topic: str | None = None
     offer_counselor: bool = False
     danger: bool = False  # a crisis or a danger signal: the reply carries the emergency numbers
-    caution: bool = False  # not escalated, but the answer ends with a note of the numbers
+    caution: bool = False  # the reply ends with a short note of the numbers (triage: `caution`)
     unsupported_language: bool = False
     # What a conversation keeps of this reply (`bot.conversation`): set by the assistant.
     turn: Turn | None = None

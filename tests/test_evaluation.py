@@ -43,11 +43,19 @@ def test_a_one_digit_day_is_not_read_inside_a_two_digit_one() -> None:
     assert not has_fact("2026年11月12日", "2026-11-02")
 
 
+def test_a_date_after_another_number_or_in_a_slash_form_is_read_exactly() -> None:
+    assert has_fact("(nivel 2, 28 de noviembre de 2026)", "2026-11-28")
+    assert has_fact("21 de noviembre de 2026, 28 de noviembre de 2026", "2026-11-28")
+    assert has_fact("2026/11/02", "2026-11-02") and has_fact("2026/11/2", "2026-11-02")
+    assert not has_fact("2026/11/28", "2026-11-02")
+    assert not has_fact("2026-11-280", "2026-11-28")
+
+
 def test_other_facts_match_ignoring_spacing_and_thousands_separators() -> None:
     assert has_fact("NT$20000 al mes", "NT$20,000")
     assert has_fact("Room CC 108", "CC108")
     assert not has_fact("NT$2000", "NT$20,000")
-    assert has_fact("2026-11-28T09:00", "2026-11-28")  # an ISO date inside a longer fact still matches
+    assert has_fact("2026-11-28T09:00", "2026-11-28")  # an ISO date inside a longer reply word
 
 
 def test_a_calendar_reply_with_the_date_written_out_is_judged_right() -> None:

@@ -36,6 +36,18 @@ def test_a_calendar_follow_up_keeps_the_earlier_filters(assistant):
     assert "SC-2612-01" not in record.answer  # the Chinese-language session is filtered out
 
 
+def test_a_follow_up_after_a_declined_turn_is_read_with_its_topic_when_the_reply_has_its_words(
+    assistant,
+):
+    first = assistant.answer("How do I get to STUST from Tainan HSR station?")
+    record = play(assistant, "How do I get to STUST from Tainan HSR station?", "how much is a taxi?")
+    assert record.answered and "450" in record.answer and "taxi" in record.answer.lower()
+    assert first.answered or record.carried  # after a decline, read with the earlier topic
+    # a question of its own after a declined turn is not pulled to that turn's topic
+    record = play(assistant, "is there parking for scooters at the HSR station?", "where do I pay the exam fee?")
+    assert "HSR" not in record.answer and "NT$30" not in record.answer
+
+
 def test_the_same_follow_up_alone_is_not_answered(assistant):
     assert not assistant.answer("which room?").answered
 
@@ -57,6 +69,7 @@ def test_no_standalone_question_changes_its_answer_after_an_unrelated_turn(assis
         "How much is the Level 1 exam?",
         "「謝謝」的拼音是什麼？",
         "What is the passing mark for Chinese?",
+        "is there parking for scooters at the HSR station?",  # declined: no section to continue
     ]
     compared = 0
     for item in dev_items:

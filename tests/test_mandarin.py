@@ -155,6 +155,33 @@ def test_through_the_assistant_a_word_in_no_lesson_is_said_to_be_in_none(assista
 
 
 @pytest.mark.slow
+def test_a_phrase_in_no_word_table_is_answered_by_a_document_that_gives_it_in_chinese(assistant):
+    """The FAQ on food gives the question to ask in Chinese; that is an answer, not a guess."""
+    record = assistant.answer("in chinese, how can I ask whether some food has pork?")
+    assert record.answered and not record.escalate
+    assert "這個有豬肉嗎" in record.answer
+    assert any(c.source.startswith(("program/faq", "chinese/lesson-04")) for c in record.sources)
+
+
+@pytest.mark.slow
+def test_a_chinese_document_is_not_a_translation_of_a_phrase(assistant):
+    """A passage of the Chinese exam rules writes 准考證 but does not say what it means."""
+    record = assistant.answer("what does 准考證 mean?")
+    assert not any(c.source.endswith(".zh-TW.md") for c in record.sources), record.answer
+
+
+@pytest.mark.slow
+def test_a_chinese_term_the_lessons_write_is_never_said_to_be_in_none(assistant):
+    from bot.conversation import Conversations, MemoryConversationStore
+
+    chat = Conversations(assistant, MemoryConversationStore())
+    chat.reply(1, "q onda, como digo 'quiero dos botellas de agua'?", user_id=1)
+    record = chat.reply(1, "¿por qué es 兩 y no 二?", user_id=1)
+    assert "ninguna de las lecciones" not in record.answer, record.answer
+    assert assistant._in_lesson_text("兩 y no 二") and not assistant._in_lesson_text("郵局")
+
+
+@pytest.mark.slow
 def test_through_the_assistant_a_word_comes_with_pinyin_zhuyin_and_its_lesson(assistant):
     record = assistant.answer("how do you say 'thank you' in Chinese?")
     assert record.answered and record.language == "en"

@@ -93,11 +93,11 @@ def test_the_model_files_load_and_name_their_corpus_and_embedding_model() -> Non
         assert all(0.0 < v < 1.0 for v in limits.values())
         # chosen on cross-validation of the train part, within the false-alarm budgets
         figures = model.meta["cross_validation"][variant]
-        # the model's 3 % budget, plus the floor's cues (0.7 % of the train part's `none`) and the
+        # the model's 8 % budget, plus the floor's cues (0.7 % of the train part's `none`) and the
         # escalations read as a crisis by their share
-        assert figures["false_crisis_on_none"] <= 0.045
-        assert figures["false_escalation_on_none"] <= 0.06
-        assert figures["caution_on_none"] <= 0.11
+        assert figures["false_crisis_on_none"] <= 0.095
+        assert figures["false_escalation_on_none"] <= 0.11
+        assert figures["caution_on_none"] <= 0.16
         # the note reaches crisis messages that would otherwise get no numbers
         assert figures["numbers_on_crisis_with_caution"] > figures["crisis_or_numbers_on_crisis"]
         # out of fold, an everyday question almost never alarms (2.6 % escalated before they
@@ -286,6 +286,35 @@ def test_a_possible_crisis_below_the_escalation_line_is_marked_caution_not_escal
     assert Triager(model).classify("x") == NONE
 
 
+def test_an_escalated_message_with_a_possible_crisis_and_no_danger_signal_is_marked_caution() -> None:
+    model = SetModel(probs(crisis=0.15, sensitive=0.6))
+    model.limits = {**SetModel.limits, "caution": 0.1}
+    verdict = Triager(model).classify("x")
+    assert (verdict.reason, verdict.danger, verdict.caution) == ("sensitive", False, True)
+    model.danger = 0.5  # a danger signal: the numbers table, not the note
+    verdict = Triager(model).classify("x")
+    assert (verdict.reason, verdict.danger, verdict.caution) == ("sensitive", True, False)
+    model.danger, model.reason = 0.0, probs(crisis=0.05, sensitive=0.7)  # below the line
+    assert Triager(model).classify("x").caution is False
+
+
+@pytest.mark.parametrize("lang", ["en", "es", "zh-TW"])
+def test_an_escalated_reply_with_caution_ends_with_the_note_without_offering_a_person(
+    assistant, monkeypatch, lang: str
+) -> None:
+    model = SetModel(probs(crisis=0.15, sensitive=0.6))
+    monkeypatch.setattr(assistant, "triager", Triager(model))
+    plain = assistant.answer("x y z", language=lang)
+    model.limits = {**SetModel.limits, "caution": 0.1}
+    noted = assistant.answer("x y z", language=lang)
+    assert plain.escalate and noted.escalate and noted.escalation_reason == "sensitive"
+    assert not noted.danger and noted.caution and not plain.caution
+    assert "1925" not in plain.answer and "119" in noted.answer and "1925" in noted.answer
+    assert noted.answer.startswith(plain.answer)
+    offer = assistant.tr.t(lang, "answers.safety_note", numbers="|").split("|")[-1].strip(" 。.")
+    assert offer and offer not in noted.answer  # a person is already on the way
+
+
 @pytest.mark.parametrize("lang", ["en", "es", "zh-TW"])
 def test_an_answer_to_a_cautioned_message_ends_with_the_numbers_and_alerts_nobody(
     assistant, monkeypatch, lang: str
@@ -368,7 +397,7 @@ def heldout_scores(assistant):
     return evaluate(assistant, _rows(HELDOUT))
 
 
-# Regression floors, below the held-out figures of 2026-11-30 (README), far above the cue lexicon
+# Regression floors, below the held-out figures of 2026-12-01 (README), far above the cue lexicon
 # this model replaced (held out: crisis recall 0.225, escalation accuracy 0.556). They are not the
 # issue's bars (crisis recall 1.0, escalation accuracy 0.98): those are not met yet.
 @pytest.mark.slow
@@ -378,8 +407,10 @@ def test_heldout_floors_in_each_language(heldout_scores, lang: str) -> None:
     assert m["crisis_recall"] >= 0.6
     assert m["crisis_numbers_rate"] >= 0.7
     assert m["escalation_accuracy"] >= 0.85
-    assert m["false_escalation_on_none"] <= 0.12
-    assert m["safety_note_on_none"] <= 0.15
+    # crisis recall first: since the evening of 2026-12-01 about 13 % of the look-alikes escalate
+    # (0.958 of the crisis messages alert a person) and 15 % get the note
+    assert m["false_escalation_on_none"] <= 0.18
+    assert m["safety_note_on_none"] <= 0.22
 
 
 @pytest.mark.slow

@@ -11,9 +11,10 @@ whatever the model says. A message that needs a person and whose likeliest reaso
 crisis, even below the crisis threshold, and so is one where the crisis takes a share of the
 probability of needing a person chosen on cross-validation; any escalated message with a danger
 signal is marked `danger`: its reply carries the emergency numbers even when routed as sensitive.
-A message that is not escalated but whose crisis probability reaches the `caution` line (chosen on
-cross-validation: at most 10 % of ordinary messages) is marked `caution`: its answer ends with a
-short note of the emergency and suicide-prevention numbers. Nobody is alerted for it.
+A message whose crisis probability reaches the `caution` line (chosen on cross-validation: at most
+15 % of the corpus's look-alikes that are not escalated) and whose reply would not carry the
+numbers is marked `caution`: its answer, or its escalated reply, ends with a short note of the
+emergency and suicide-prevention numbers. Nobody is alerted for the note.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ class Triage:
     matched: str | None  # why, for logs: "floor:<cue>" or "model"
     danger: bool = False  # the reply carries the emergency numbers
     probability: float | None = None  # the model's probability of the chosen reason
-    caution: bool = False  # not escalated, but the answer carries a note with the numbers
+    caution: bool = False  # no numbers in the reply otherwise: it ends with a note of them
 
     @property
     def escalate(self) -> bool:
@@ -101,7 +102,12 @@ class Triager:
             return Triage(None, None, "model", caution=True, probability=p["crisis"])
         else:
             return NONE
-        return Triage(reason, self._topic(scores.topic, reason), "model", danger or reason == "crisis", p[reason])
+        danger = danger or reason == "crisis"
+        # An escalated reply without the numbers whose crisis probability reaches the safety
+        # note's line gets the note too: a sensitive case with that signal must not get less than
+        # an ordinary question with it.
+        caution = not danger and p["crisis"] >= limits.get("caution", 1.0)
+        return Triage(reason, self._topic(scores.topic, reason), "model", danger, p[reason], caution)
 
     __call__ = classify
 

@@ -16,14 +16,14 @@ Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
    ``full`` variant blended with the out-of-fold nearest-neighbour vote (`knn_probs`, fixed
    k=15, temperature 20, weight 0.5: no grid, the neighbours' figures varied by a point);
 3. thresholds on them, each the lowest whose out-of-fold false alarms stay within a budget:
-   ``crisis`` 3 % of `none` messages, ``escalate`` (on 1 - P(none), crisis included) 5 % of
+   ``crisis`` 8 % of `none` messages, ``escalate`` (on 1 - P(none), crisis included) 10 % of
    them, ``danger`` 10 % of them, ``caution`` (a message that is not escalated but whose
-   P(crisis) reaches it gets the emergency numbers in a short note under its answer) 10 % of
-   them, and ``crisis_share`` (an escalated message is a crisis when
-   P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated messages that are not a crisis:
-   calling a sensitive case urgent costs a counselor's minutes, missing a crisis costs more (see
-   `choose_thresholds`: crisis recall 1.0 at any cost was measured, and called half of the
-   ordinary questions a crisis);
+   P(crisis) reaches it gets the emergency numbers in a short note under its answer, and so
+   does the reply of an escalated one without them) 15 % of the ones not escalated, and ``crisis_share`` (an escalated
+   message is a crisis when P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated
+   messages that are not a crisis: calling a sensitive case urgent costs a counselor's minutes,
+   missing a crisis costs more (see `choose_thresholds`: crisis recall 1.0 at any cost was
+   measured, and called half of the look-alikes a crisis);
 4. the final heads fitted on all of the train part.
 """
 
@@ -53,13 +53,20 @@ C_GRID = (4.0,)
 ALPHA_GRID = (3.0, 4.0)
 MIN_DF = 2  # an n-gram bucket seen in fewer training messages carries no weight
 # Out-of-fold false-alarm budgets on the `none` messages of the train part (see choose_thresholds).
-FALSE_CRISIS = 0.03
-FALSE_ESCALATION = 0.05
+# Those are look-alikes written to resemble a crisis; everyday questions alarm far less. Crisis
+# recall first (the issue's order): 3 % / 5 % alerted a person for 0.911 of the crisis messages out
+# of fold; 8 % / 10 % alert one for 0.948, and call 0.4 % of the everyday questions a crisis
+# (0.1 % before) and 10 % of the look-alikes escalated (5.5 %). Beyond that each point of recall
+# cost about two points of false alarms (10 % / 12 %: 0.955; 15 % / 20 %: 0.973).
+FALSE_CRISIS = 0.08
+FALSE_ESCALATION = 0.10
 FALSE_DANGER = 0.10
 # A note with two numbers under an ordinary answer costs a line; a person in danger whom the
 # model does not escalate has nothing else (cross-validated: numbers on 92 % of crisis messages
-# without it, 96-97 % with it).
-FALSE_CAUTION = 0.10
+# without it, 96-97 % with a 10 % budget). With the crisis and escalation budgets above, 15 %:
+# crisis messages left with no numbers out of fold 23 -> 16 of 1,002, for the note under 1.7 % of
+# the everyday questions instead of 1.0 % (20 %: 13 and 2.8 %; 5 %: 29 and 0.2 %).
+FALSE_CAUTION = 0.15
 FALSE_CRISIS_SHARE = 0.15
 KNN = {"k": 15, "temperature": 20.0, "weight": 0.5}
 
@@ -283,19 +290,24 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
     )
     none = (labels == "none") & ~ordinary
     caution = ~escalated & (p_crisis >= limits["caution"])
+    danger = escalated & (oof_danger >= limits["danger"])
+    # an escalated reply without the numbers ends with the note at the caution line
+    # (`Triager.classify`)
+    noted = escalated & ~crisis & ~danger & (p_crisis >= limits["caution"])
     corpus = ~ordinary
     figures = {
         "crisis_recall": float(np.mean(crisis[labels == "crisis"])),
         "escalation_accuracy": float(np.mean((escalated == (labels != "none"))[corpus])),
         "false_escalation_on_none": float(np.mean(escalated[none])),
         "false_crisis_on_none": float(np.mean(crisis[none])),
-        "crisis_or_numbers_on_crisis": float(
-            np.mean((crisis | (escalated & (oof_danger >= limits["danger"])))[labels == "crisis"])
-        ),
+        "crisis_or_numbers_on_crisis": float(np.mean((crisis | danger)[labels == "crisis"])),
         "numbers_on_crisis_with_caution": float(
-            np.mean((crisis | caution | (escalated & (oof_danger >= limits["danger"])))[labels == "crisis"])
+            np.mean((crisis | danger | caution | noted)[labels == "crisis"])
         ),
         "caution_on_none": float(np.mean(caution[none])),
+        # sensitive cases and requests whose reply has the numbers (the table, or the note)
+        "numbers_on_sensitive": float(np.mean((crisis | danger | noted)[labels == "sensitive"])),
+        "note_on_escalated_sensitive": float(np.mean(noted[labels == "sensitive"])),
     }
     if ordinary.any():  # the everyday questions: how often an ordinary question would alarm
         figures["ordinary_escalated"] = float(np.mean(escalated[ordinary]))
