@@ -47,7 +47,7 @@ from bot.conversation.followup import (
 from bot.exams import load_calendar, parse_exam_question
 from bot.i18n import Translator, default_translator
 from bot.informal import search_text as to_search_text
-from bot.language import LanguageDetector
+from bot.language import LanguageDetector, to_traditional
 from bot.mandarin.lookup import Lookup, parse, render
 from bot.mandarin.vocabulary import Vocabulary as MandarinVocabulary
 from bot.ranking import PassageRanker
@@ -68,6 +68,10 @@ NOTE_NUMBERS = ("119", "1925")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _HAN_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+# a phrase taught in a document: Chinese in corner brackets, then its pinyin in parentheses
+_TAUGHT_PHRASE = re.compile(
+    r"「[^」]*[\u3400-\u9fff][^」]*」\s*[(（][^)）]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]"
+)
 
 @dataclass
 class CrisisLines:
@@ -333,11 +337,13 @@ class Assistant:
         )
         # After a turn that cited nothing (declined, say) there is no section to continue: an
         # elliptical message ("how much is a taxi?" after a declined question on the way from
-        # the HSR station) is then read with the earlier topic when the reply speaks of its own
-        # words; a message with no sign of being a follow-up is not.
+        # the HSR station) is then read with the earlier topic when the reply speaks of both its
+        # own words and the earlier topic's; a message with no sign of being a follow-up is not.
         after_nothing = leaning == WEAK and not earlier.sources
         if leaning != STRONG and use_expanded and not after_nothing and not _continues(expanded, earlier):
             use_expanded = False  # a question of its own that the earlier topic only seems to answer
+        if after_nothing and use_expanded and not _speaks_of(expanded, terms):
+            use_expanded = False  # "is there a gym?" after a declined question on scooter parking
         check_words = leaning == NONE or after_nothing
         if check_words and use_expanded and not self._holds_own_words(expanded, search_text, lang, terms, rare):
             use_expanded = False  # "¿me pasas el celular del profesor Wang?" after the laundry hours
@@ -393,14 +399,18 @@ class Assistant:
             entry = self.mandarin.find(asked.term)
         verdict = None
         if asked.term:
-            # "how do you say 'I want to die'": the quoted words are heard too. A word of the
-            # lessons is course material: only the floor's cues hear it (the model, reading a
-            # bare phrase, escalated 20 of 600 questions about the lessons' own words, "how do
-            # you say 'sorry'?" as a crisis); other words the model hears as a message.
-            if entry is not None:
-                verdict = self.triager.cue(asked.term)
-            else:
-                verdict = self._heard(asked.term, lang, search_lang)
+            # "how do you say 'I want to die'": the quoted words are heard too, by the floor's
+            # cues. The model reads whole messages (this one was read whole before it came
+            # here); on a bare phrase it is guessing: it escalated 20 of 600 questions about the
+            # lessons' own words ("how do you say 'sorry'?" as a crisis) and "I have a headache"
+            # or "I have a cold" as a crisis. So a phrase in no lesson that it reads as a
+            # possible danger gets the note of the numbers, and alerts nobody.
+            verdict = self.triager.cue(asked.term)
+            if verdict.reason is None and entry is None:
+                heard = self._heard(asked.term, lang, search_lang)
+                if heard.escalate or heard.caution:
+                    verdict = dataclasses.replace(NO_TRIAGE, matched="model", caution=True,
+                                                  probability=heard.probability)  # fmt: skip
             if verdict.reason is not None:
                 return self.escalation_reply(question, lang, verdict)
         if entry is None:
@@ -413,7 +423,7 @@ class Assistant:
             from_lessons = record.answered and all(
                 c.source in self._lesson_sources() for c in record.sources
             )
-            if not (from_lessons or self._gives_chinese(record, lang)):
+            if not (from_lessons or self._gives_chinese(record, lang, asked.term)):
                 turn = Turn(question, question, lang, "declined")
                 if self._in_lesson_text(asked.term):
                     # a Chinese term the lessons do write ("兩", "不是") is not said to be in
@@ -443,11 +453,18 @@ class Assistant:
             turn=turn, carried=carried,
         )
 
-    def _gives_chinese(self, record: AnswerRecord, lang: str) -> bool:
-        """Whether an answer comes from documents in Spanish or English that write Chinese in the
-        passage quoted: the phrase asked for, as the document gives it (a Chinese document,
-        Chinese throughout, gives no translation)."""
-        if not record.answered or lang == "zh-TW" or not has_han(record.body or record.answer):
+    def _gives_chinese(self, record: AnswerRecord, lang: str, term: str) -> bool:
+        """Whether an answer comes from documents in Spanish or English that give a phrase in
+        Chinese: quoted with its pinyin (「這個有豬肉嗎？」 (Zhège yǒu zhūròu ma?…), as a phrase
+        to say is taught), or in brackets right after the words asked for ("doctor's note
+        (診斷證明書)"). Other Chinese in a passage is a name or a term of its own (a building,
+        the sick-leave note when "sick leave" was asked), and a Chinese document, Chinese
+        throughout, gives no translation."""
+        body = record.body or record.answer
+        if not record.answered or lang == "zh-TW" or not has_han(body):
+            return False
+        glossed = re.search(re.escape(term.strip()) + r"\s*[(（]\s*[\u3400-\u9fff]", body, re.IGNORECASE)
+        if not (_TAUGHT_PHRASE.search(body) or glossed):
             return False
         cited = {c.source for c in record.sources}
         languages = {
@@ -457,7 +474,7 @@ class Assistant:
 
     def _in_lesson_text(self, term: str) -> bool:
         """Whether a Chinese term is written in a lesson (a dialogue, a note), word table or not."""
-        runs = _HAN_RUNS.findall(term)
+        runs = _HAN_RUNS.findall(to_traditional(term))  # the lessons are in Traditional
         if not runs:
             return False
         lessons = self._lesson_sources()
@@ -776,6 +793,12 @@ def _continues(record: AnswerRecord, earlier: Turn) -> bool:
         return False
     first = record.sources[0]
     return (first.source, first.section) in set(earlier.sources)
+
+def _speaks_of(record: AnswerRecord, terms: list[str]) -> bool:
+    """Whether a reply mentions at least one of the carried topic words (as words, any case)."""
+    said = set(tokenize(record.body or record.answer))
+    return any(set(tokenize(term)) & said for term in terms)
+
 
 def _mixed(text: str) -> bool:
     """Chinese characters inside a Spanish or English sentence ("¿y el de 請勿進入?")."""

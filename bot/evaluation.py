@@ -54,9 +54,11 @@ def _date_patterns(fact: str) -> list[re.Pattern] | None:
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         return None
     en, es = _MONTHS_EN[month - 1], _MONTHS_ES[month - 1]
-    gap = r"[\s,\u00a0\u202f]*"
+    gap = r"[\s,，\u00a0\u202f]*"
+    nth = r"(?:st|nd|rd|th)?"
     forms = [
-        rf"{year}-{month:02d}-{day:02d}", rf"{en}{gap}{day}{gap}{year}", rf"{day}{gap}{en}{gap}{year}",
+        rf"{year}-{month:02d}-{day:02d}", rf"{en}{gap}{day}{nth}{gap}{year}",
+        rf"{day}{nth}{gap}{en}{gap}{year}",
         rf"{day}{gap}de{gap}{es}{gap}del?{gap}{year}", rf"{year}{gap}年{gap}{month}{gap}月{gap}{day}{gap}日",
         rf"{year}/0?{month}/0?{day}",
     ]  # fmt: skip

@@ -16,6 +16,8 @@ from bot.records import AnswerRecord, Citation
         "報名截止：2026年11月28日（星期六）",
         "deadline 2026-11-28",
         "the 28 November 2026 session",
+        "on November 28th, 2026",
+        "2026年11月28日，星期六",
     ],
 )
 def test_a_date_fact_counts_written_out_in_each_language(reply: str) -> None:

@@ -11,9 +11,9 @@ whatever the model says. A message that needs a person and whose likeliest reaso
 crisis, even below the crisis threshold, and so is one where the crisis takes a share of the
 probability of needing a person chosen on cross-validation; any escalated message with a danger
 signal is marked `danger`: its reply carries the emergency numbers even when routed as sensitive.
-A message whose crisis probability reaches the `caution` line (chosen on cross-validation: at most
-15 % of the corpus's look-alikes that are not escalated) and whose reply would not carry the
-numbers is marked `caution`: its answer, or its escalated reply, ends with a short note of the
+A message whose crisis probability reaches the `caution` line (chosen on cross-validation: the
+note under the answers of at most 15 % of the corpus's look-alikes) and whose reply would not
+carry the numbers is marked `caution`: its answer, or its escalated reply, ends with a short note of the
 emergency and suicide-prevention numbers. Nobody is alerted for the note.
 """
 

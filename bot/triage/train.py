@@ -19,7 +19,8 @@ Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
    ``crisis`` 8 % of `none` messages, ``escalate`` (on 1 - P(none), crisis included) 10 % of
    them, ``danger`` 10 % of them, ``caution`` (a message that is not escalated but whose
    P(crisis) reaches it gets the emergency numbers in a short note under its answer, and so
-   does the reply of an escalated one without them) 15 % of the ones not escalated, and ``crisis_share`` (an escalated
+   does the reply of an escalated one without them) on 15 % of them counted among those not
+   escalated, and ``crisis_share`` (an escalated
    message is a crisis when P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated
    messages that are not a crisis: calling a sensitive case urgent costs a counselor's minutes,
    missing a crisis costs more (see `choose_thresholds`: crisis recall 1.0 at any cost was
@@ -305,9 +306,9 @@ def _oof_report(oof_reason, oof_danger, examples, limits, floor_hits: np.ndarray
             np.mean((crisis | danger | caution | noted)[labels == "crisis"])
         ),
         "caution_on_none": float(np.mean(caution[none])),
-        # sensitive cases and requests whose reply has the numbers (the table, or the note)
+        # sensitive cases whose reply has the numbers (the table, or the note), and the note alone
         "numbers_on_sensitive": float(np.mean((crisis | danger | noted)[labels == "sensitive"])),
-        "note_on_escalated_sensitive": float(np.mean(noted[labels == "sensitive"])),
+        "note_on_sensitive": float(np.mean(noted[labels == "sensitive"])),
     }
     if ordinary.any():  # the everyday questions: how often an ordinary question would alarm
         figures["ordinary_escalated"] = float(np.mean(escalated[ordinary]))
