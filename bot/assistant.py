@@ -556,6 +556,12 @@ class Assistant:
         lang = language or detected or "en"
         return lang, self._triage(question, lang, detected or lang)[2]
 
+    def safety_note(self, lang: str, *, person: bool = False) -> str:
+        """The short note of the emergency and suicide-prevention numbers; `person`: the reply
+        already says a person will read the message (the note then offers none)."""
+        key = "answers.safety_note_escalated" if person else "answers.safety_note"
+        return self.tr.t(lang, key, numbers=self.crisis_lines(lang).short)
+
     def _add_safety_note(self, record: AnswerRecord, lang: str) -> None:
         """Triage heard a possible danger in the message (`caution`) and the reply does not carry
         the numbers: it ends with the emergency and suicide-prevention numbers, in one short
@@ -564,8 +570,7 @@ class Assistant:
         per reply."""
         if record.caution:
             return
-        key = "answers.safety_note_escalated" if record.escalate else "answers.safety_note"
-        note = self.tr.t(lang, key, numbers=self.crisis_lines(lang).short)
+        note = self.safety_note(lang, person=record.escalate)
         if record.body is not None and record.answer.startswith(record.body):
             rest = record.answer[len(record.body) :]
             record.body = f"{record.body}\n\n{note}"

@@ -82,6 +82,9 @@ class FakeAssistant:
             escalate=True, escalation_reason=verdict.reason, topic=verdict.topic, danger=True,
         )  # fmt: skip
 
+    def safety_note(self, language: str, *, person: bool = False) -> str:
+        return SAFETY_NOTE + ("" if person else " Ask me for a person.")
+
     def crisis_lines(self, language: str):
         from bot.assistant import CrisisLines
 
@@ -203,6 +206,7 @@ class FakeDesk:
 THESIS = "I need to talk to my mentor about my thesis"
 CRISIS = "I want to disappear"
 CRISIS_REPLY = "Please call 1925 (24 hours) or 119 now. A counselor will contact you."
+SAFETY_NOTE = "If you are not safe: 119 (ambulance), 1925 (24 hours)."
 
 
 def desk_roster(

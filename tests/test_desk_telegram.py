@@ -19,9 +19,11 @@ from bot.escalation.service import EscalationDesk
 from bot.i18n import t
 from bot.services import Services
 from bot.storage import Database
+from bot.triage import Triage
 from tests.telegram_fakes import (
     CRISIS,
     CRISIS_REPLY,
+    SAFETY_NOTE,
     THESIS,
     FakeAssistant,
     FakeUserStore,
@@ -441,6 +443,24 @@ async def test_a_crisis_gets_the_numbers_first_and_an_urgent_case_at_once(app, a
     desk_card = texts(api, DESK_CHAT)[0]
     assert CRISIS not in desk_card  # the group gets a redacted card
     assert "1925" in texts(api, TRAINEE)[-1]  # the acknowledgement repeats the numbers
+
+
+@pytest.mark.parametrize("reason", [None, "sensitive"])
+async def test_a_possible_danger_inside_a_case_gets_the_note_and_is_relayed(app, api, desk, assistant, reason):
+    """Triage inside a case heard a possible danger below the crisis line (`caution`): the
+    message goes to the case as any other, not urgent; the person gets the short note now."""
+    await feed(app, message("/human", chat_id=TRAINEE))
+    case_id = desk.cases.active_case_for(TRAINEE).id
+    before = len(texts(api, TRAINEE))
+    worried = "honestly I don't know how long I can keep going like this"
+    assistant.verdicts[worried] = Triage(reason, None if reason is None else "wellbeing", "model",
+                                         caution=True, probability=0.15)  # fmt: skip
+    await feed(app, message(worried, chat_id=TRAINEE))
+    assert texts(api, TRAINEE)[before:] == [SAFETY_NOTE]  # the note, without the offer of a person
+    assert [m.text for m in desk.cases.messages(case_id)][-1] == worried
+    assert not desk.cases.get(case_id).urgent and assistant.calls == []
+    await feed(app, message("ok thanks", chat_id=TRAINEE))  # nothing heard: only relayed
+    assert texts(api, TRAINEE)[before:] == [SAFETY_NOTE]
 
 
 async def test_claim_reminders_are_sent_once(app, api, desk):

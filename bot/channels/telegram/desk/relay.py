@@ -186,6 +186,10 @@ async def _trainee_writes(
     if danger:
         alerted = t(lang, "desk.ack_crisis_in_case") if crisis else None
         await _numbers_first(update, context, lang, verdict, alerted)
+    elif verdict is not None and verdict.caution:
+        # a possible danger heard, below the crisis line: the message went to the case's
+        # counselor as any other; the person gets the short note of the numbers now
+        await reply(update, context, await triaging(assistant.safety_note, lang, person=True))
     return True
 
 
