@@ -169,7 +169,8 @@ class FakeDesk:
     def sending_to(self, chat_id):
         return False
 
-    def trainee_message(self, user_id, text, *, replying_to=None, crisis=False, copy_from=None):
+    def trainee_message(self, user_id, text, *, replying_to=None, crisis=False, copy_from=None,
+                        caution=False):  # fmt: skip
         return None
 
     def forget(self, user_id):

@@ -15,6 +15,7 @@ import pytest
 from bot.escalation.cases import DeskError, InvalidTransition, NotAllowed
 from bot.escalation.roster import parse_roster
 from bot.escalation.service import EscalationDesk
+from bot.i18n import t
 from bot.records import AnswerRecord
 from bot.storage import Database, UserStore
 
@@ -330,6 +331,42 @@ def test_a_case_asked_for_in_a_group_lives_in_the_private_chat(desk):
 
 def _messages(service: EscalationDesk) -> list:
     return [m for m in (service.outbox.get(i) for i in range(1, 400)) if m]
+
+
+def test_a_possible_risk_heard_inside_a_case_is_marked_for_the_counselors_only(tmp_path):
+    """Triage heard a possible danger below the crisis line (`caution`): the routed person's copy
+    says so; the case stays as it was (not urgent), and a desk group's copy never says it."""
+    service = EscalationDesk(Database(f"sqlite:///{tmp_path / 'd.db'}"), ROSTER, Settings(),
+                             clock=Clock())  # fmt: skip
+    service.open()
+    case = _case(service, "plain", "open")  # routed to STAFF; the desk group has its card
+    before = len(_messages(service))
+    service.trainee_message(case.user_id, "no sé cuánto más pueda aguantar", caution=True)
+    service.trainee_message(case.user_id, "gracias")
+    sent = _messages(service)[before:]
+    to_staff = [m.text for m in sent if m.chat_id == STAFF]
+    marker = t("en", "desk.possible_risk")
+    assert len(to_staff) == 2 and to_staff[0].startswith(marker + "\n")
+    assert "no sé cuánto más pueda aguantar" in to_staff[0] and marker not in to_staff[1]
+    assert all(marker not in m.text for m in sent if m.chat_id == DESK_CHAT)
+    after = service.case(case.id)
+    assert not after.urgent and after.reason == case.reason
+    # nobody routed: the copy goes to the desk group, without the mark
+    roster = parse_roster(f"""
+desk: {{chat_id: {DESK_CHAT}, language: en}}
+people:
+  - {{id: {ADMIN}, name: Boss, languages: [en], roles: [desk_admin], on_duty: true}}
+""")
+    alone = EscalationDesk(Database(f"sqlite:///{tmp_path / 'e.db'}"), roster, Settings(),
+                           clock=Clock())  # fmt: skip
+    alone.open()
+    record = AnswerRecord(question="my case", language="en", answer="", answered=False,
+                          escalate=True, escalation_reason="low_confidence", topic="housing")  # fmt: skip
+    alone.escalate(record=record, user_id=778, chat_id=778, name="Ana")
+    alone.trainee_message(778, "no sé cuánto más pueda aguantar", caution=True)
+    group = [m.text for m in _messages(alone) if m.chat_id == DESK_CHAT]
+    assert any("aguantar" in text for text in group)
+    assert all(marker not in text for text in group)
 
 
 def test_a_crisis_inside_a_case_makes_it_a_crisis_case(tmp_path):

@@ -231,9 +231,11 @@ def relay_to_trainee(
 
 def relay_to_counselors(
     case: Case, message: CaseMessage, roster: Roster, outbox: Outbox, tr: Translator,
-    *, copy_from: tuple[int, int] | None = None,
+    *, copy_from: tuple[int, int] | None = None, caution: bool = False,
 ) -> list[int]:  # fmt: skip
-    """A trainee's new message: to the assignee, else to everyone the case was routed to."""
+    """A trainee's new message: to the assignee, else to everyone the case was routed to.
+    `caution`: triage heard a possible danger in it (below the crisis line); the counselors'
+    copy says so (people in private only: never a group)."""
     targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
     ids = []
     for person_id in targets:
@@ -241,6 +243,8 @@ def relay_to_counselors(
         lang = _lang(person.language if person else "en")
         text = tr.t(lang, "desk.from_trainee", case_id=case.id, name=clean(case.name),
                     text=clean(message.text))  # fmt: skip
+        if caution:
+            text = tr.t(lang, "desk.possible_risk") + "\n" + text
         ids.append(
             enqueue_parts(
                 outbox, person_id, text, kind="relay_in", case_id=case.id,

@@ -374,14 +374,16 @@ class EscalationDesk:
 
     def trainee_message(
         self, user_id: int, text: str, *, replying_to: Case | None = None, crisis: bool = False,
-        copy_from: tuple[int, int] | None = None,
+        copy_from: tuple[int, int] | None = None, caution: bool = False,
     ) -> TraineeMessage | None:  # fmt: skip
         """The trainee's message goes to their active case, or reopens the resolved case they
         replied to (within the window). None: not the desk's business (Puente answers).
         `crisis` (triage said so): the case becomes a crisis case, with urgent cards to the
         counselors on duty, before the message is relayed anywhere. `copy_from` (chat, message):
         a photo, voice note, document or location, copied to the counselors after `text` (which
-        says what it is, with its caption); never to the desk group of a sensitive case."""
+        says what it is, with its caption); never to the desk group of a sensitive case.
+        `caution` (triage heard a possible danger below the crisis line): the counselors' copy
+        says so; a desk group's never does."""
         case = self.cases.active_case_for(user_id)
         if case is None and replying_to is not None and replying_to.status == RESOLVED:
             case = replying_to
@@ -393,19 +395,20 @@ class EscalationDesk:
         except InvalidTransition:
             return None  # the reopen window has passed: a new question for Puente
         case = self.crisis_in_case(case.id, message.id, text) if crisis else self.cases.get(case.id)
-        self._relay_in(case, message, reopening=reopening, copy_from=copy_from)
+        self._relay_in(case, message, reopening=reopening, copy_from=copy_from,
+                       caution=caution and not crisis)  # fmt: skip
         return TraineeMessage(case, message, reopening)
 
     def _relay_in(
         self, case: Case, message: CaseMessage, *, reopening: bool,
-        copy_from: tuple[int, int] | None = None,
+        copy_from: tuple[int, int] | None = None, caution: bool = False,
     ) -> None:  # fmt: skip
         """Relay a trainee's message to whoever handles the case; with nobody routed, to the desk
         chat (for a sensitive case without name or text, as its first card there)."""
         if case.assigned_to or case.routed_to:
             targets = [case.assigned_to] if case.assigned_to else list(case.routed_to)
             relay_to_counselors(case, message, self.roster, self.outbox, self.tr,
-                                copy_from=copy_from)  # fmt: skip
+                                copy_from=copy_from, caution=caution)  # fmt: skip
         else:
             targets = []
             lang = _lang(self.roster.desk.language)

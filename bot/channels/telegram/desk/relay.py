@@ -165,10 +165,12 @@ async def _trainee_writes(
         lang, verdict = await triaging(assistant.assess, said, language=language)
     crisis = verdict is not None and verdict.reason == "crisis"
     danger = verdict is not None and (crisis or verdict.danger)
+    caution = verdict is not None and verdict.caution and not danger
     try:
         taken = await asyncio.to_thread(
             lambda: desk.trainee_message(
-                user.id, text, replying_to=reply_case, crisis=crisis, copy_from=copy_from
+                user.id, text, replying_to=reply_case, crisis=crisis, copy_from=copy_from,
+                caution=caution,
             )
         )
     except Exception:
@@ -186,7 +188,7 @@ async def _trainee_writes(
     if danger:
         alerted = t(lang, "desk.ack_crisis_in_case") if crisis else None
         await _numbers_first(update, context, lang, verdict, alerted)
-    elif verdict is not None and verdict.caution:
+    elif caution:
         # a possible danger heard, below the crisis line: the message went to the case's
         # counselor as any other; the person gets the short note of the numbers now
         await reply(update, context, await triaging(assistant.safety_note, lang, person=True))
