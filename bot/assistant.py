@@ -53,7 +53,7 @@ from bot.mandarin.vocabulary import Vocabulary as MandarinVocabulary
 from bot.ranking import PassageRanker
 from bot.records import AnswerRecord, Citation, Turn
 from bot.retrieval import Hit, HybridRetriever
-from bot.textnorm import han_ratio, has_han, tokenize
+from bot.textnorm import HAN_CLASS, han_ratio, has_han, tokenize
 from bot.textsplit import split_text
 from bot.triage import NONE as NO_TRIAGE
 from bot.triage import Triager
@@ -67,11 +67,9 @@ TRIAGE_WINDOW = 1200  # characters triaged per part of a longer message (the emb
 NOTE_NUMBERS = ("119", "1925")
 _PHONE = re.compile(r"(?<![\w+])(?:\+?\d[\d\- ]{5,}\d|1\d{2,3})(?![\w])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_HAN_RUNS = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_HAN_RUNS = re.compile(rf"[{HAN_CLASS}]+")
 # a phrase taught in a document: Chinese in corner brackets, then its pinyin in parentheses
-_TAUGHT_PHRASE = re.compile(
-    r"「[^」]*[\u3400-\u9fff][^」]*」\s*[(（][^)）]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]"
-)
+_TAUGHT_PHRASE = re.compile(rf"「[^」]*[{HAN_CLASS}][^」]*」\s*[(（][^)）]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]")
 
 @dataclass
 class CrisisLines:
@@ -463,23 +461,35 @@ class Assistant:
         body = record.body or record.answer
         if not record.answered or lang == "zh-TW" or not has_han(body):
             return False
-        glossed = re.search(re.escape(term.strip()) + r"\s*[(（]\s*[\u3400-\u9fff]", body, re.IGNORECASE)
+        glossed = re.search(re.escape(term.strip()) + rf"\s*[(（]\s*[{HAN_CLASS}]", body, re.IGNORECASE)
         if not (_TAUGHT_PHRASE.search(body) or glossed):
             return False
-        cited = {c.source for c in record.sources}
-        languages = {
-            c.metadata.get("language") for c in self.retriever.index.chunks if c.source in cited
-        }  # fmt: skip
+        by_source = self._index_facts()[0]
+        languages = set().union(*(by_source.get(c.source, set()) for c in record.sources))
         return bool(languages) and languages <= {"en", "es"}
 
     def _in_lesson_text(self, term: str) -> bool:
         """Whether a Chinese term is written in a lesson (a dialogue, a note), word table or not."""
         runs = _HAN_RUNS.findall(to_traditional(term))  # the lessons are in Traditional
-        if not runs:
-            return False
-        lessons = self._lesson_sources()
-        texts = [re.sub(r"\s+", "", c.text) for c in self.retriever.index.chunks if c.source in lessons]
-        return all(any(run in text for text in texts) for run in runs)
+        texts = self._index_facts()[1]
+        return bool(runs) and all(any(run in text for text in texts) for run in runs)
+
+    def _index_facts(self) -> tuple[dict[str, set], list[str]]:
+        """Once per loaded index: each source's languages, and the lessons' texts without
+        spaces (for `_gives_chinese` and `_in_lesson_text`)."""
+        index = self.retriever.index
+        facts = getattr(self, "_facts", None)
+        if facts is None or facts[0] is not index:
+            lessons = self._lesson_sources()
+            languages: dict[str, set] = {}
+            texts = []
+            for chunk in index.chunks:
+                languages.setdefault(chunk.source, set()).add(chunk.metadata.get("language"))
+                if chunk.source in lessons:
+                    texts.append(re.sub(r"\s+", "", chunk.text))
+            facts = (index, languages, texts)
+            self._facts = facts
+        return facts[1], facts[2]
 
     def _lesson_sources(self) -> frozenset[str]:
         if self.mandarin is None:

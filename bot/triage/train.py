@@ -20,11 +20,11 @@ Per variant (``full``: embedding + n-grams; ``ngrams``: n-grams only):
    them, ``danger`` 10 % of them, ``caution`` (a message that is not escalated but whose
    P(crisis) reaches it gets the emergency numbers in a short note under its answer, and so
    does the reply of an escalated one without them) on 15 % of them counted among those not
-   escalated, and ``crisis_share`` (an escalated
-   message is a crisis when P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated
-   messages that are not a crisis: calling a sensitive case urgent costs a counselor's minutes,
-   missing a crisis costs more (see `choose_thresholds`: crisis recall 1.0 at any cost was
-   measured, and called half of the look-alikes a crisis);
+   escalated, and ``crisis_share`` (an escalated message is a crisis when
+   P(crisis) / (1 - P(none)) reaches it) 15 % of the escalated messages that are not a crisis:
+   calling a sensitive case urgent costs a counselor's minutes, missing a crisis costs more
+   (see `choose_thresholds`: crisis recall 1.0 at any cost was measured, and called half of
+   the look-alikes a crisis);
 4. the final heads fitted on all of the train part.
 """
 
